@@ -1,0 +1,102 @@
+/** `tufctl status`, `tufctl verify`, `tufctl export`: look at the repository as signers and clients do. */
+import type { Argv } from 'yargs';
+import { VerificationError } from '../../errors.js';
+import { exportRepository } from '../../export.js';
+import { repositoryStatus, type RoleStatus } from '../../status.js';
+import { verifyRepository, type VerifyReport } from '../../verify/verify-repository.js';
+import { emit, nowFrom, openRepository, repoDir, type GlobalArgs } from '../context.js';
+
+function statusLine(r: RoleStatus): string {
+  const mark = (ok: boolean): string => (ok ? '✓' : '✗');
+  const sig = r.previous
+    ? `old root: ${r.previous.valid} of ${r.previous.threshold} ${mark(r.previous.valid >= r.previous.threshold)} — new root: ${r.valid} of ${r.threshold} ${mark(r.valid >= r.threshold)}`
+    : r.bins
+      ? `${r.bins.count - r.bins.unsigned}/${r.bins.count} bins signed ${mark(r.bins.unsigned === 0)}`
+      : `signed ${r.valid} of ${r.threshold} ${mark(r.valid >= r.threshold)}`;
+  const state =
+    r.state === 'valid'
+      ? `signing period from ${r.signingPeriodStarts}`
+      : r.state === 'expired'
+        ? 'EXPIRED'
+        : 'IN SIGNING PERIOD: re-sign now';
+  const missing = [...new Set([...(r.previous?.missing ?? []), ...r.missing])];
+  return `${r.role.padEnd(12)} v${String(r.version).padEnd(5)} expires ${r.expires} (${state})  ${sig}${missing.length ? `  waiting for ${missing.join(', ')}` : ''}`;
+}
+
+function reportLines(report: VerifyReport): string[] {
+  const lines: string[] = [];
+  for (const p of report.problems) lines.push(`✗ ${p.message}`);
+  for (const w of report.warnings) lines.push(`! ${w}`);
+  const client = report.client.ran
+    ? report.client.ok
+      ? `tuf-js client accepted it (root v${report.client.rootVersion}, ${report.client.targetsDownloaded ?? 0} target file(s) downloaded and checked)`
+      : 'tuf-js client rejected it'
+    : `tuf-js client check ${report.client.reason}`;
+  if (report.ok) {
+    lines.push(
+      `✓ repository verifies: ${report.roles.length} role(s), ${report.targets.total} target(s) (${report.targets.withFiles} with local files); ${client}`,
+    );
+  }
+  return lines;
+}
+
+export function register(cli: Argv): Argv {
+  return cli
+    .command(
+      'status',
+      'Per role: version, expiry, signing period, signatures against the threshold, who still has to sign',
+      (y) => y,
+      (argv) => {
+        const args = argv as unknown as GlobalArgs;
+        const status = repositoryStatus(openRepository(args, { git: false }));
+        emit(args, status.roles.map(statusLine), status);
+      },
+    )
+    .command(
+      'verify',
+      'Verify the whole working tree as a TUF client would; exit 0 only if a client accepts everything',
+      (y) =>
+        y
+          .option('valid-for', { type: 'number', default: 0, describe: 'Also require every role to stay valid for this many days' })
+          .option('client', {
+            choices: ['auto', 'always', 'never'] as const,
+            default: 'auto' as const,
+            describe: 'Run the tuf-js client over the repository (auto: skipped for very large ones)',
+          }),
+      async (argv) => {
+        const args = argv as unknown as GlobalArgs & { 'valid-for': number; client: 'auto' | 'always' | 'never' };
+        const { report } = await verifyRepository(repoDir(args), {
+          now: args.now ? nowFrom(args) : undefined,
+          validForDays: args['valid-for'],
+          client: args.client,
+        });
+        if (!report.ok) {
+          if (args.json) {
+            emit(args, [], report);
+            process.exitCode = 1;
+            return;
+          }
+          throw new VerificationError(
+            `repository does not verify (${report.problems.length} problem${report.problems.length === 1 ? '' : 's'})`,
+            report.problems.map((p) => p.message),
+          );
+        }
+        emit(args, reportLines(report), report);
+      },
+    )
+    .command(
+      'export <outdir>',
+      'Write the consistent-snapshot tree (metadata/N.root.json, V.role.json, targets/<sha256>.<name>) for static hosting',
+      (y) => y.positional('outdir', { type: 'string', demandOption: true }),
+      async (argv) => {
+        const args = argv as unknown as GlobalArgs & { outdir: string };
+        const result = await exportRepository(repoDir(args), args.outdir, { now: args.now ? nowFrom(args) : undefined });
+        emit(args, [`exported ${result.metadataFiles} metadata file(s) and ${result.targetFiles} target file(s) to ${result.outDir}`], {
+          ok: true,
+          outDir: result.outDir,
+          metadataFiles: result.metadataFiles,
+          targetFiles: result.targetFiles,
+        });
+      },
+    );
+}

@@ -1,0 +1,63 @@
+/** `tufctl sign`, `tufctl snapshot`, `tufctl timestamp`: add signatures; refresh the online roles. */
+import type { Argv } from 'yargs';
+import { signRoles } from '../../edit/signing.js';
+import { doSnapshot, doTimestamp, type OnlineRoleResult } from '../../metadata/snapshot-timestamp.js';
+import { commitMessage, emit, formatSigning, openRepository, signersFrom, type EditArgs } from '../context.js';
+import { commitStaged } from '../../git/git-repo.js';
+
+function onlineLines(results: OnlineRoleResult[]): string[] {
+  return results.map((r) => (r.updated ? `${r.role} v${r.version}: ${r.reasons.join('; ')}` : `${r.role} v${r.version}: up to date`));
+}
+
+export function register(cli: Argv): Argv {
+  return cli
+    .command(
+      'sign [roles..]',
+      'Sign the roles that changed (or the ones named) with every given key each role trusts',
+      (y) =>
+        y
+          .positional('roles', { type: 'string', array: true, describe: 'Roles to sign (default: those changed since the base ref)' })
+          .example('$0 sign --key ~/keys/targets.pem', 'Sign what changed with your key')
+          .example('TUFCTL_KEY_ROOT="$(cat root.pem)" $0 sign root', 'Sign root with a key from the environment'),
+      async (argv) => {
+        const args = argv as unknown as EditArgs & { roles?: string[] };
+        const repo = openRepository(args);
+        const results = await signRoles(repo, signersFrom(args), args.roles);
+        const written = repo.save();
+        let commit: string | undefined;
+        if (args.commit && written.length > 0) commit = await commitStaged(repo.dir, commitMessage(repo.changeLog()));
+        const lines = results.length === 0 ? ['nothing to sign: no role changed since the base ref'] : results.map(formatSigning);
+        if (commit) lines.push(`committed ${commit}`);
+        const complete = results.every((r) => r.valid >= r.threshold && (!r.previous || r.previous.valid >= r.previous.threshold));
+        emit(args, lines, { ok: true, complete, roles: results, written, commit });
+      },
+    )
+    .command(
+      'snapshot',
+      'Produce and sign a new snapshot with the online key when targets roles changed (or it is due or invalid)',
+      (y) => y.option('force', { type: 'boolean', default: false, describe: 'Re-sign even if nothing changed' }),
+      async (argv) => {
+        const args = argv as unknown as EditArgs & { force: boolean };
+        const repo = openRepository(args);
+        const result = await doSnapshot(repo, signersFrom(args), { force: args.force });
+        const written = repo.save();
+        let commit: string | undefined;
+        if (args.commit && written.length > 0) commit = await commitStaged(repo.dir, commitMessage(repo.changeLog()));
+        emit(args, onlineLines([result]), { ok: true, ...result, written, commit });
+      },
+    )
+    .command(
+      'timestamp',
+      'Produce and sign a new timestamp with the online key when snapshot changed (or it is due or invalid)',
+      (y) => y.option('force', { type: 'boolean', default: false, describe: 'Re-sign even if nothing changed' }),
+      async (argv) => {
+        const args = argv as unknown as EditArgs & { force: boolean };
+        const repo = openRepository(args);
+        const result = await doTimestamp(repo, signersFrom(args), { force: args.force });
+        const written = repo.save();
+        let commit: string | undefined;
+        if (args.commit && written.length > 0) commit = await commitStaged(repo.dir, commitMessage(repo.changeLog()));
+        emit(args, onlineLines([result]), { ok: true, ...result, written, commit });
+      },
+    );
+}

@@ -1,0 +1,127 @@
+/**
+ * What every command shares: global options, opening the repository,
+ * collecting signing keys, the edit-then-save flow of mutating commands, and
+ * output (human lines or one JSON document with --json).
+ */
+import { resolve } from 'node:path';
+import { GitError, UsageError } from '../errors.js';
+import { changedPaths, commitStaged } from '../git/git-repo.js';
+import { collectSigners, type Signer } from '../keys/signer.js';
+import { Repository } from '../metadata/repository.js';
+import { doSnapshot, doTimestamp, type OnlineRoleResult } from '../metadata/snapshot-timestamp.js';
+import { signRoles, type RoleSigningResult } from '../edit/signing.js';
+
+export interface GlobalArgs {
+  repo: string;
+  json: boolean;
+  now?: string;
+}
+
+export interface EditArgs extends GlobalArgs {
+  commit: boolean;
+  sign: boolean;
+  key: string[];
+}
+
+export function nowFrom(args: GlobalArgs): Date {
+  if (!args.now) return new Date();
+  const date = new Date(args.now);
+  if (Number.isNaN(date.getTime()))
+    throw new UsageError(`--now "${args.now}" is not a valid time (use ISO 8601, e.g. 2030-01-01T00:00:00Z)`);
+  return date;
+}
+
+export function repoDir(args: GlobalArgs): string {
+  return resolve(args.repo);
+}
+
+export function openRepository(args: GlobalArgs, options: { git?: boolean } = {}): Repository {
+  return Repository.open(repoDir(args), { now: nowFrom(args), ...options });
+}
+
+export function signersFrom(args: { key?: string[] }): Signer[] {
+  return collectSigners(args.key ?? []);
+}
+
+/** Output sink: human text to stdout, or a JSON document when --json. */
+export function emit(args: GlobalArgs, lines: string[], json: unknown): void {
+  if (args.json) process.stdout.write(JSON.stringify(json, null, 2) + '\n');
+  else if (lines.length > 0) process.stdout.write(lines.join('\n') + '\n');
+}
+
+function assertCommittable(dir: string): void {
+  const outside = changedPaths(dir).filter((p) => !p.startsWith('metadata/') && !p.startsWith('targets/'));
+  if (outside.length > 0) {
+    throw new GitError(
+      'GIT_DIRTY',
+      `--commit needs a clean working tree outside metadata/ and targets/; uncommitted: ${outside.slice(0, 5).join(', ')}${outside.length > 5 ? ' …' : ''}`,
+    );
+  }
+}
+
+export function commitMessage(changes: string[]): string {
+  const unique = [...new Set(changes)];
+  const first = unique[0] ?? 'update metadata';
+  const subject = unique.length > 1 ? `${first} (+${unique.length - 1} more)` : first;
+  const body = unique.slice(0, 60).map((c) => `- ${c}`);
+  if (unique.length > 60) body.push(`- … and ${unique.length - 60} more`);
+  return `${subject.length > 72 ? `${subject.slice(0, 69)}...` : subject}\n\n${body.join('\n')}\n`;
+}
+
+export interface EditOutcome {
+  written: string[];
+  commit?: string;
+  signing?: RoleSigningResult[];
+  online?: OnlineRoleResult[];
+}
+
+/**
+ * The flow of every mutating command: open, edit, optionally sign what changed
+ * (and refresh snapshot/timestamp if an online key is at hand), save atomically,
+ * stage, optionally commit.
+ */
+export async function runEdit(args: EditArgs, edit: (repo: Repository) => Promise<void> | void): Promise<EditOutcome> {
+  const repo = openRepository(args);
+  if (args.commit) assertCommittable(repo.dir);
+  await edit(repo);
+  const outcome: EditOutcome = { written: [] };
+  if (args.sign) {
+    const signers = signersFrom(args);
+    if (signers.length === 0) throw new UsageError('--sign needs keys: --key FILE or TUFCTL_KEY_<NAME>');
+    const changed = repo.contentChangedRoles().filter((r) => r !== 'snapshot' && r !== 'timestamp');
+    outcome.signing = changed.length > 0 ? await signRoles(repo, signers, changed) : [];
+    const online = repo.trustFor('snapshot').keyIds;
+    if (signers.some((s) => online.includes(s.keyId))) {
+      outcome.online = [await doSnapshot(repo, signers), await doTimestamp(repo, signers)];
+    }
+  }
+  outcome.written = repo.save();
+  if (args.commit && outcome.written.length > 0) outcome.commit = await commitStaged(repo.dir, commitMessage(repo.changeLog()));
+  return outcome;
+}
+
+export function describeOutcome(outcome: EditOutcome): string[] {
+  const lines: string[] = [];
+  for (const s of outcome.signing ?? []) lines.push(formatSigning(s));
+  for (const o of outcome.online ?? [])
+    lines.push(o.updated ? `${o.role} v${o.version}: ${o.reasons.join('; ')}` : `${o.role}: up to date`);
+  if (outcome.written.length > 0)
+    lines.push(`wrote ${outcome.written.length} file(s)${outcome.commit ? `, committed ${outcome.commit}` : ', staged'}`);
+  else lines.push('nothing changed');
+  return lines;
+}
+
+export function formatSigning(s: RoleSigningResult): string {
+  const mark = (ok: boolean): string => (ok ? '✓' : '✗');
+  const own = `${s.valid} of ${s.threshold} ${mark(s.valid >= s.threshold)}`;
+  let line = `${s.role} v${s.version}: `;
+  if (s.previous) {
+    line += `old root: ${s.previous.valid} of ${s.previous.threshold} ${mark(s.previous.valid >= s.previous.threshold)} — new root: ${own}`;
+  } else {
+    line += `signed ${own}`;
+  }
+  if (s.signedWith.length > 0) line += ` (signed now with ${s.signedWith.map((k) => k.slice(0, 8)).join(', ')})`;
+  const missing = [...new Set([...(s.previous?.missing ?? []), ...s.missing])];
+  if (missing.length > 0) line += ` — waiting for ${missing.join(', ')}`;
+  return line;
+}

@@ -1,0 +1,88 @@
+/**
+ * The tufctl command line: global options, command registration and the one
+ * place errors become output and exit codes.
+ *
+ * Exit codes: 0 success; 1 a problem with the repository, keys or input;
+ * 2 wrong usage of the command line.
+ */
+import { readFileSync } from 'node:fs';
+import yargs, { type Argv } from 'yargs';
+import { TufctlError } from '../errors.js';
+import * as delegate from './commands/delegate.js';
+import * as init from './commands/init.js';
+import * as inspect from './commands/inspect.js';
+import * as keys from './commands/keys.js';
+import * as signing from './commands/signing.js';
+import * as targets from './commands/targets.js';
+
+const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+function printError(error: unknown, json: boolean): number {
+  if (error instanceof TufctlError) {
+    if (json) process.stdout.write(JSON.stringify({ ok: false, error: error.toJSON() }, null, 2) + '\n');
+    else {
+      process.stderr.write(`tufctl: error [${error.code}]: ${error.message}\n`);
+      for (const detail of error.details) process.stderr.write(`tufctl: error [${error.code}]: ${detail}\n`);
+    }
+    return error.code === 'USAGE' ? 2 : 1;
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  if (json) process.stdout.write(JSON.stringify({ ok: false, error: { code: 'INTERNAL', message } }, null, 2) + '\n');
+  else process.stderr.write(`tufctl: error [INTERNAL]: ${message}\n`);
+  if (process.env.TUFCTL_DEBUG && error instanceof Error) process.stderr.write(`${error.stack ?? ''}\n`);
+  return 1;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const json = argv.includes('--json');
+  let usageError: string | undefined;
+  let cli: Argv = yargs(argv)
+    .scriptName('tufctl')
+    .usage('$0 <command> [options]\n\nManage a git-backed TUF repository: edit, sign, verify and export signed metadata.')
+    .option('repo', { type: 'string', default: '.', describe: 'Repository directory', global: true })
+    .option('json', { type: 'boolean', default: false, describe: 'Print machine-readable JSON', global: true })
+    .option('commit', {
+      type: 'boolean',
+      default: false,
+      describe: 'Commit the change with a generated message (mutating commands)',
+      global: true,
+    })
+    .option('key', {
+      type: 'string',
+      array: true,
+      default: [] as string[],
+      describe: 'Private key file to sign with (repeatable); keys also come from TUFCTL_KEY_<NAME>',
+      global: true,
+    })
+    .option('sign', {
+      type: 'boolean',
+      default: false,
+      describe: 'After editing, sign the changed roles with the given keys (and refresh snapshot/timestamp if the online key is given)',
+      global: true,
+    })
+    .option('now', { type: 'string', describe: 'Act as if it were this time (ISO 8601; drills and tests)', global: true, hidden: true })
+    .version(VERSION)
+    .help()
+    .alias('h', 'help')
+    .strict()
+    .recommendCommands()
+    .demandCommand(1, 'name a command (see --help)')
+    .wrap(Math.min(110, process.stdout.columns || 100))
+    .exitProcess(false)
+    .fail((message, error) => {
+      if (error) throw error;
+      usageError = message;
+    });
+  for (const group of [init, keys, targets, delegate, signing, inspect]) cli = group.register(cli);
+  try {
+    await cli.parseAsync();
+  } catch (error) {
+    return printError(error, json);
+  }
+  if (usageError) {
+    if (json) process.stdout.write(JSON.stringify({ ok: false, error: { code: 'USAGE', message: usageError } }, null, 2) + '\n');
+    else process.stderr.write(`tufctl: error [USAGE]: ${usageError}\n`);
+    return 2;
+  }
+  return typeof process.exitCode === 'number' ? process.exitCode : 0;
+}

@@ -1,0 +1,166 @@
+/**
+ * Editing who may sign a role: keys, thresholds, and expiry periods.
+ *
+ * Top-level roles are edited in root (`keys`, `roles.<role>`); delegated
+ * roles in the delegating role's `delegations`. For succinct hashed bins the
+ * trust is shared by every bin and is edited through the bin name prefix or
+ * any bin name.
+ */
+import { KeyError, UsageError } from '../errors.js';
+import { KEYOWNER_FIELD, ONLINE_URI_FIELD, type TufKeyJSON } from '../keys/tuf-key.js';
+import { isJSONObject, type JSONObject } from '../metadata/json.js';
+import { assertPeriods, writePeriods, type Periods } from '../metadata/expiry.js';
+import { isSuccinctBin, type Repository } from '../metadata/repository.js';
+import { isTopLevelRole } from '../metadata/role-names.js';
+
+interface TrustLocation {
+  /** The role whose metadata holds the keys and the role entry. */
+  holder: string;
+  /** Finds the entry (with keyids and threshold) inside the holder's signed. */
+  entry: (signed: JSONObject) => JSONObject;
+  /** Finds the key table inside the holder's signed. */
+  keys: (signed: JSONObject) => JSONObject;
+  label: string;
+}
+
+/** Where the keys and threshold of `role` live. */
+export function locateTrust(repo: Repository, role: string): TrustLocation {
+  if (isTopLevelRole(role)) {
+    return {
+      holder: 'root',
+      entry: (s) => (s.roles as JSONObject)[role] as JSONObject,
+      keys: (s) => s.keys as JSONObject,
+      label: role,
+    };
+  }
+  // A succinct bin prefix (e.g. "bins") names the shared trust of all its bins.
+  const parent = repo.delegatorOf(role) ?? findSuccinctByPrefix(repo, role);
+  if (!parent) throw new UsageError(`unknown role "${role}": no role delegates to it`, 'ROLE_UNKNOWN');
+  const delegations = repo.signed(parent).delegations as JSONObject;
+  const succinct = isJSONObject(delegations.succinct_roles);
+  return {
+    holder: parent,
+    entry: (s) => {
+      const d = s.delegations as JSONObject;
+      if (succinct) return d.succinct_roles as JSONObject;
+      return (d.roles as JSONObject[]).find((r) => r.name === role)!;
+    },
+    keys: (s) => {
+      const d = s.delegations as JSONObject;
+      if (!isJSONObject(d.keys)) d.keys = {};
+      return d.keys;
+    },
+    label: succinct ? `bins ${String((delegations.succinct_roles as JSONObject).name_prefix)}-*` : role,
+  };
+}
+
+function findSuccinctByPrefix(repo: Repository, prefix: string): string | undefined {
+  const queue = ['targets'];
+  const seen = new Set<string>();
+  while (queue.length > 0) {
+    const current = queue.shift()!;
+    if (seen.has(current) || !repo.has(current)) continue;
+    seen.add(current);
+    const d = repo.signed(current).delegations;
+    if (!isJSONObject(d)) continue;
+    if (isJSONObject(d.succinct_roles)) {
+      if (d.succinct_roles.name_prefix === prefix) return current;
+      continue;
+    }
+    for (const r of (d.roles ?? []) as JSONObject[]) queue.push(String(r.name));
+  }
+  return undefined;
+}
+
+function keyInUse(signed: JSONObject, keyId: string, holderIsRoot: boolean): boolean {
+  if (holderIsRoot) {
+    return Object.values(signed.roles as JSONObject).some((r) => ((r as JSONObject).keyids as string[]).includes(keyId));
+  }
+  const d = signed.delegations as JSONObject;
+  if (isJSONObject(d.succinct_roles)) return (d.succinct_roles.keyids as string[]).includes(keyId);
+  return ((d.roles ?? []) as JSONObject[]).some((r) => (r.keyids as string[]).includes(keyId));
+}
+
+export interface AddKeyOptions {
+  owner?: string;
+  onlineUri?: string;
+}
+
+/** Lets `role` trust a public key. Returns false when it already did. */
+export function addKey(repo: Repository, role: string, keyId: string, key: TufKeyJSON, options: AddKeyOptions = {}): boolean {
+  const where = locateTrust(repo, role);
+  if (options.owner !== undefined && !/^@?[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(options.owner)) {
+    throw new UsageError(`owner "${options.owner}" is not a user handle like @alice`);
+  }
+  return repo.edit(where.holder, `${where.label}: add key ${keyId.slice(0, 12)}${options.owner ? ` (${options.owner})` : ''}`, (signed) => {
+    const keys = where.keys(signed);
+    const existing = keys[keyId];
+    const record: JSONObject = isJSONObject(existing) ? { ...existing } : { ...key };
+    if (options.owner) record[KEYOWNER_FIELD] = options.owner.startsWith('@') ? options.owner : `@${options.owner}`;
+    if (options.onlineUri) record[ONLINE_URI_FIELD] = options.onlineUri;
+    keys[keyId] = record;
+    const entry = where.entry(signed);
+    const ids = entry.keyids as string[];
+    if (!ids.includes(keyId)) ids.push(keyId);
+  });
+}
+
+/** Resolves a key id or unique prefix (>= 8 hex characters) among the keys `role` trusts. */
+export function resolveKeyId(repo: Repository, role: string, keyIdOrPrefix: string): string {
+  const where = locateTrust(repo, role);
+  const ids = where.entry(repo.signed(where.holder)).keyids as string[];
+  if (ids.includes(keyIdOrPrefix)) return keyIdOrPrefix;
+  if (keyIdOrPrefix.length >= 8) {
+    const matches = ids.filter((id) => id.startsWith(keyIdOrPrefix));
+    if (matches.length === 1) return matches[0]!;
+    if (matches.length > 1) throw new KeyError('KEY_UNKNOWN', `key id prefix ${keyIdOrPrefix} is ambiguous for ${role}`);
+  }
+  throw new KeyError('KEY_UNKNOWN', `${role} does not trust a key ${keyIdOrPrefix}`);
+}
+
+/** Stops `role` trusting a key; refuses if the remaining keys cannot meet the threshold. */
+export function removeKey(repo: Repository, role: string, keyIdOrPrefix: string): string {
+  const keyId = resolveKeyId(repo, role, keyIdOrPrefix);
+  const where = locateTrust(repo, role);
+  repo.edit(where.holder, `${where.label}: remove key ${keyId.slice(0, 12)}`, (signed) => {
+    const entry = where.entry(signed);
+    const remaining = (entry.keyids as string[]).filter((id) => id !== keyId);
+    if (remaining.length < (entry.threshold as number)) {
+      throw new UsageError(
+        `removing ${keyId.slice(0, 12)} would leave ${where.label} with ${remaining.length} key(s) for a threshold of ${entry.threshold as number}; lower the threshold or add a key first`,
+        'THRESHOLD_INVALID',
+      );
+    }
+    entry.keyids = remaining;
+    if (!keyInUse(signed, keyId, where.holder === 'root')) delete where.keys(signed)[keyId];
+  });
+  return keyId;
+}
+
+export function setThreshold(repo: Repository, role: string, threshold: number): boolean {
+  const where = locateTrust(repo, role);
+  return repo.edit(where.holder, `${where.label}: threshold ${threshold}`, (signed) => {
+    const entry = where.entry(signed);
+    const count = (entry.keyids as string[]).length;
+    if (!Number.isInteger(threshold) || threshold < 1) {
+      throw new UsageError(`threshold must be a whole number >= 1 (got ${threshold})`, 'THRESHOLD_INVALID');
+    }
+    if (threshold > count) {
+      throw new UsageError(`threshold ${threshold} is larger than the ${count} key(s) ${where.label} trusts`, 'THRESHOLD_INVALID');
+    }
+    entry.threshold = threshold;
+  });
+}
+
+/** Sets a role's expiry and signing periods (snapshot/timestamp: in root, as tuf-on-ci does). */
+export function setPeriods(repo: Repository, role: string, periods: Periods): boolean {
+  assertPeriods(periods);
+  const description = `${role}: expiry period ${periods.expiryDays} days, signing period ${periods.signingDays} days`;
+  if (role === 'snapshot' || role === 'timestamp') {
+    return repo.edit('root', description, (signed) => writePeriods((signed.roles as JSONObject)[role] as JSONObject, periods));
+  }
+  if (!repo.has(role)) throw new UsageError(`unknown role "${role}"`, 'ROLE_UNKNOWN');
+  return repo.edit(role, description, (signed) => writePeriods(signed, periods));
+}
+
+export { isSuccinctBin };

@@ -1,0 +1,243 @@
+/**
+ * Adding and removing targets, and deciding which role signs a target path.
+ *
+ * A target path is assigned the way a client looks it up: starting from
+ * `targets`, descend into the first delegation whose paths match (or the
+ * hashed bin the path falls in), until no delegation matches.
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream, existsSync, readFileSync, realpathSync, rmSync, statSync } from 'node:fs';
+import { isAbsolute, relative, resolve, sep } from 'node:path';
+import { createInterface } from 'node:readline';
+import { Targets } from '@tufjs/models';
+import { TargetError, UsageError } from '../errors.js';
+import { isJSONObject, type JSONObject } from '../metadata/json.js';
+import type { Repository } from '../metadata/repository.js';
+import { assertTargetPath } from '../targets/target-paths.js';
+
+export interface TargetDescription {
+  path: string;
+  length: number;
+  hashes: Record<string, string>;
+  custom?: JSONObject;
+}
+
+export interface AddedTarget extends TargetDescription {
+  role: string;
+}
+
+/** Decides which role signs `path`: the deepest matching delegation, as a client would search. */
+export class RoleResolver {
+  readonly #repo: Repository;
+  readonly #models = new Map<string, Targets['delegations']>();
+
+  constructor(repo: Repository) {
+    this.#repo = repo;
+  }
+
+  #delegations(role: string): Targets['delegations'] {
+    if (!this.#models.has(role)) {
+      const signed = this.#repo.signed(role);
+      this.#models.set(role, isJSONObject(signed.delegations) ? Targets.fromJSON(signed).delegations : undefined);
+    }
+    return this.#models.get(role);
+  }
+
+  resolve(path: string): string {
+    let role = 'targets';
+    const seen = new Set<string>();
+    for (;;) {
+      seen.add(role);
+      const delegations = this.#delegations(role);
+      if (!delegations) return role;
+      let next: string | undefined;
+      if (delegations.succinctRoles) next = delegations.succinctRoles.getRoleForTarget(path);
+      else if (delegations.roles) {
+        next = Object.values(delegations.roles).find((r) => r.isDelegatedPath(path))?.name;
+      }
+      if (!next || seen.has(next) || !this.#repo.has(next)) return role;
+      role = next;
+    }
+  }
+
+  /** Whether a target path may be signed by `role` (every delegation on the way allows it). */
+  allows(role: string, path: string): boolean {
+    return this.resolve(path) === role || this.#chainAllows(role, path);
+  }
+
+  #chainAllows(role: string, path: string): boolean {
+    let current = role;
+    const seen = new Set<string>();
+    while (current !== 'targets') {
+      if (seen.has(current)) return false;
+      seen.add(current);
+      const parent = this.#repo.delegatorOf(current);
+      if (!parent) return false;
+      const delegations = this.#delegations(parent);
+      if (delegations?.succinctRoles) {
+        if (delegations.succinctRoles.getRoleForTarget(path) !== current) return false;
+      } else if (!delegations?.roles?.[current]?.isDelegatedPath(path)) return false;
+      current = parent;
+    }
+    return true;
+  }
+}
+
+/** Adds (or updates) target entries; one edit per role. Returns the entries with their role. */
+export function addTargets(repo: Repository, targets: readonly TargetDescription[], options: { role?: string } = {}): AddedTarget[] {
+  const resolver = new RoleResolver(repo);
+  const byRole = new Map<string, TargetDescription[]>();
+  const added: AddedTarget[] = [];
+  for (const target of targets) {
+    assertTargetPath(target.path);
+    if (!Number.isSafeInteger(target.length) || target.length < 0) {
+      throw new TargetError('TARGET_PATH_INVALID', `target "${target.path}": length must be a whole number >= 0`);
+    }
+    for (const [algorithm, digest] of Object.entries(target.hashes)) {
+      const size = { sha256: 64, sha384: 96, sha512: 128 }[algorithm];
+      if (!size) throw new TargetError('TARGET_PATH_INVALID', `target "${target.path}": unsupported hash algorithm ${algorithm}`);
+      if (!new RegExp(`^[0-9a-f]{${size}}$`).test(digest)) {
+        throw new TargetError('TARGET_PATH_INVALID', `target "${target.path}": ${algorithm} must be ${size} lowercase hex characters`);
+      }
+    }
+    let role: string;
+    if (options.role) {
+      if (!repo.has(options.role)) throw new UsageError(`unknown role "${options.role}"`, 'ROLE_UNKNOWN');
+      if (!resolver.allows(options.role, target.path)) {
+        throw new TargetError('TARGET_PATH_INVALID', `role ${options.role} is not delegated the path "${target.path}"`);
+      }
+      role = options.role;
+    } else {
+      role = resolver.resolve(target.path);
+    }
+    let list = byRole.get(role);
+    if (!list) byRole.set(role, (list = []));
+    list.push(target);
+    added.push({ ...target, role });
+  }
+  for (const [role, list] of byRole) {
+    const description = list.length === 1 ? `${role}: add target ${list[0]!.path}` : `${role}: add ${list.length} targets`;
+    repo.edit(role, description, (signed) => {
+      const table = signed.targets as JSONObject;
+      for (const target of list) {
+        const entry: JSONObject = { length: target.length, hashes: { ...target.hashes } };
+        if (target.custom) entry.custom = target.custom;
+        table[target.path] = entry;
+      }
+    });
+  }
+  return added;
+}
+
+const PRIVATE_KEY_PATTERN = /-----BEGIN [A-Z ]*PRIVATE KEY-----/;
+
+/** Describes files lying under the repository's targets/ directory, refusing anything else. */
+export function describeTargetFiles(
+  repo: Repository,
+  files: readonly string[],
+  cwd: string = process.cwd(),
+): Array<TargetDescription & { file: string }> {
+  const targetsDir = resolve(repo.dir, 'targets');
+  const realTargetsDir = existsSync(targetsDir) ? realpathSync(targetsDir) : targetsDir;
+  return files.map((given) => {
+    const absolute = isAbsolute(given) ? given : resolve(cwd, given);
+    if (!existsSync(absolute)) throw new TargetError('TARGET_NOT_FOUND', `${given}: no such file`);
+    const real = realpathSync(absolute);
+    const rel = relative(realTargetsDir, real);
+    if (rel === '' || rel.startsWith('..') || isAbsolute(rel)) {
+      throw new TargetError('TARGET_OUTSIDE_TARGETS_DIR', `${given} is not under the repository's targets/ directory`);
+    }
+    if (!statSync(real).isFile()) throw new TargetError('TARGET_NOT_FOUND', `${given} is not a regular file`);
+    const path = rel.split(sep).join('/');
+    assertTargetPath(path);
+    const bytes = readFileSync(real);
+    if (PRIVATE_KEY_PATTERN.test(bytes.subarray(0, 1024 * 1024).toString('latin1'))) {
+      throw new TargetError('TARGET_CONTAINS_PRIVATE_KEY', `${given} contains a private key; refusing to sign and stage it`);
+    }
+    return {
+      path,
+      file: real,
+      length: bytes.length,
+      hashes: { sha256: createHash('sha256').update(bytes).digest('hex') },
+    };
+  });
+}
+
+/** Adds target files (under targets/) and stages them. */
+export function addTargetFiles(
+  repo: Repository,
+  files: readonly string[],
+  options: { custom?: JSONObject; role?: string; cwd?: string } = {},
+): AddedTarget[] {
+  const described = describeTargetFiles(repo, files, options.cwd);
+  const added = addTargets(
+    repo,
+    described.map(({ file: _file, ...d }) => (options.custom ? { ...d, custom: options.custom } : d)),
+    options.role ? { role: options.role } : {},
+  );
+  for (const d of described) repo.stageAlso(`targets/${d.path}`);
+  return added;
+}
+
+/** Reads target descriptions from a JSON Lines file: one `{"path","length","sha256"|"hashes","custom"?}` per line. */
+export async function readTargetEntries(file: string): Promise<TargetDescription[]> {
+  if (!existsSync(file)) throw new UsageError(`${file}: no such file`);
+  const entries: TargetDescription[] = [];
+  const lines = createInterface({ input: createReadStream(file), crlfDelay: Infinity });
+  let lineNumber = 0;
+  for await (const line of lines) {
+    lineNumber++;
+    if (line.trim() === '') continue;
+    let value: unknown;
+    try {
+      value = JSON.parse(line);
+    } catch {
+      throw new UsageError(`${file}:${lineNumber}: not valid JSON`);
+    }
+    if (!isJSONObject(value) || typeof value.path !== 'string' || typeof value.length !== 'number') {
+      throw new UsageError(`${file}:${lineNumber}: expected {"path": string, "length": number, "sha256": hex}`);
+    }
+    const hashes = isJSONObject(value.hashes)
+      ? (value.hashes as Record<string, string>)
+      : typeof value.sha256 === 'string'
+        ? { sha256: value.sha256 }
+        : undefined;
+    if (!hashes) throw new UsageError(`${file}:${lineNumber}: "${value.path}" needs "sha256" or "hashes"`);
+    const entry: TargetDescription = { path: value.path, length: value.length, hashes };
+    if (isJSONObject(value.custom)) entry.custom = value.custom;
+    entries.push(entry);
+  }
+  return entries;
+}
+
+/** Removes targets from whichever role holds them; deletes their files under targets/ unless keepFiles. */
+export function removeTargets(
+  repo: Repository,
+  paths: readonly string[],
+  options: { keepFiles?: boolean } = {},
+): Array<{ path: string; role: string }> {
+  const resolver = new RoleResolver(repo);
+  const removed: Array<{ path: string; role: string }> = [];
+  for (const path of paths) {
+    assertTargetPath(path);
+    const role = findHolder(repo, resolver, path);
+    if (!role) throw new TargetError('TARGET_NOT_FOUND', `no role signs a target "${path}"`);
+    repo.edit(role, `${role}: remove target ${path}`, (signed) => {
+      delete (signed.targets as JSONObject)[path];
+    });
+    const file = resolve(repo.dir, 'targets', ...path.split('/'));
+    if (!options.keepFiles && existsSync(file)) {
+      rmSync(file);
+      repo.stageAlso(`targets/${path}`);
+    }
+    removed.push({ path, role });
+  }
+  return removed;
+}
+
+function findHolder(repo: Repository, resolver: RoleResolver, path: string): string | undefined {
+  const likely = resolver.resolve(path);
+  if (isJSONObject((repo.signed(likely).targets as JSONObject)[path])) return likely;
+  if (isJSONObject((repo.signed('targets').targets as JSONObject)[path])) return 'targets';
+  return undefined;
+}

@@ -1,0 +1,97 @@
+/**
+ * The one error hierarchy of tufctl.
+ *
+ * Every failure a user can cause or meet is a `TufctlError` with a stable,
+ * machine-readable `code` (printed by the CLI and returned under `--json`).
+ * Codes never change meaning once released; new ones may be added.
+ */
+
+export type ErrorCode =
+  | 'USAGE'
+  | 'CONFIG_INVALID'
+  | 'METADATA_MALFORMED'
+  | 'METADATA_MISSING'
+  | 'ROLE_UNKNOWN'
+  | 'ROLE_NAME_INVALID'
+  | 'ROLE_EXISTS'
+  | 'THRESHOLD_INVALID'
+  | 'THRESHOLD_UNMET'
+  | 'KEY_INVALID'
+  | 'KEY_UNSUPPORTED'
+  | 'KEY_IS_PRIVATE'
+  | 'KEY_IS_PUBLIC'
+  | 'KEY_NOT_TRUSTED'
+  | 'KEY_UNKNOWN'
+  | 'KEYDIR_INSIDE_REPO'
+  | 'TARGET_PATH_INVALID'
+  | 'TARGET_NOT_FOUND'
+  | 'TARGET_OUTSIDE_TARGETS_DIR'
+  | 'TARGET_CONTAINS_PRIVATE_KEY'
+  | 'DELEGATION_INVALID'
+  | 'DELEGATION_CYCLE'
+  | 'VERSION_ROLLBACK'
+  | 'VERIFICATION_FAILED'
+  | 'GIT_MISSING'
+  | 'GIT_DIRTY'
+  | 'GIT_FAILED'
+  | 'DIRECTORY_NOT_EMPTY'
+  | 'IO_FAILED';
+
+export class TufctlError extends Error {
+  readonly code: ErrorCode;
+  /** Extra lines for the user: one problem per entry (e.g. every verification failure). */
+  readonly details: string[];
+
+  constructor(code: ErrorCode, message: string, details: string[] = []) {
+    super(message);
+    this.name = new.target.name;
+    this.code = code;
+    this.details = details;
+  }
+
+  toJSON(): { code: ErrorCode; message: string; details: string[] } {
+    return { code: this.code, message: this.message, details: this.details };
+  }
+}
+
+/** The command line or an API call was used wrongly. */
+export class UsageError extends TufctlError {
+  constructor(message: string, code: ErrorCode = 'USAGE') {
+    super(code, message);
+  }
+}
+
+/** A metadata file, or the repository layout, is unusable. */
+export class MetadataError extends TufctlError {}
+
+/** A key file or key reference is unusable or not trusted where it is used. */
+export class KeyError extends TufctlError {}
+
+/** A target path or target file is unacceptable. */
+export class TargetError extends TufctlError {}
+
+/** A delegation is malformed or would make the delegation graph invalid. */
+export class DelegationError extends TufctlError {}
+
+/** An edit would break a TUF rule (rollback, unmet threshold, ...). */
+export class RuleError extends TufctlError {}
+
+/** The repository does not verify; `details` lists every problem found. */
+export class VerificationError extends TufctlError {
+  constructor(message: string, details: string[]) {
+    super('VERIFICATION_FAILED', message, details);
+  }
+}
+
+/** git is missing, the repository is dirty, or a git command failed. */
+export class GitError extends TufctlError {}
+
+export function isTufctlError(value: unknown): value is TufctlError {
+  return value instanceof TufctlError;
+}
+
+/** Turns any thrown value into a readable one-line message. */
+export function describeError(value: unknown): string {
+  if (value instanceof Error) return value.message;
+  return String(value);
+}

@@ -1,0 +1,64 @@
+/**
+ * Export: the publishable consistent-snapshot tree for static HTTP hosting.
+ *
+ *   OUTDIR/metadata/N.root.json (every root), timestamp.json,
+ *   V.snapshot.json, V.targets.json, V.<role>.json
+ *   OUTDIR/targets/<dir>/<sha256>.<name> for every target with a local file
+ *
+ * Only a repository that verifies is exported, and the exact bytes from the
+ * working tree are written (never re-serialised), so hashes in snapshot and
+ * timestamp meta stay valid.
+ */
+import { copyFileSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { VerificationError, UsageError } from './errors.js';
+import { writeFileAtomic } from './fs-atomic.js';
+import { verifyRepository, type VerifyOptions, type VerifyReport } from './verify/verify-repository.js';
+
+export interface ExportResult {
+  outDir: string;
+  metadataFiles: number;
+  targetFiles: number;
+  report: VerifyReport;
+}
+
+export async function exportRepository(
+  repoDir: string,
+  outDir: string,
+  options: VerifyOptions & { allowNonEmpty?: boolean } = {},
+): Promise<ExportResult> {
+  if (existsSync(outDir) && readdirSync(outDir).length > 0 && !options.allowNonEmpty) {
+    throw new UsageError(`${outDir} is not empty; export into a new or empty directory`, 'DIRECTORY_NOT_EMPTY');
+  }
+  const { report, view } = await verifyRepository(repoDir, options);
+  if (!report.ok) {
+    throw new VerificationError(
+      `refusing to export: the repository does not verify (${report.problems.length} problem${report.problems.length === 1 ? '' : 's'})`,
+      report.problems.map((p) => p.message),
+    );
+  }
+  const metadataDir = join(outDir, 'metadata');
+  mkdirSync(metadataDir, { recursive: true });
+  let metadataFiles = 0;
+  for (const [version, bytes] of view.rootHistory) {
+    writeFileAtomic(join(metadataDir, `${version}.root.json`), bytes);
+    metadataFiles++;
+  }
+  for (const [role, { bytes, version }] of view.roles) {
+    writeFileAtomic(join(metadataDir, role === 'timestamp' ? 'timestamp.json' : `${version}.${role}.json`), bytes);
+    metadataFiles++;
+  }
+  let targetFiles = 0;
+  for (const target of view.targets) {
+    if (!target.file) continue;
+    const slash = target.path.lastIndexOf('/');
+    const dir = join(outDir, 'targets', ...(slash >= 0 ? target.path.slice(0, slash).split('/') : []));
+    const name = target.path.slice(slash + 1);
+    mkdirSync(dir, { recursive: true });
+    for (const hash of new Set(Object.values(target.hashes))) {
+      copyFileSync(target.file, join(dir, `${hash}.${name}`));
+      targetFiles++;
+    }
+  }
+  return { outDir, metadataFiles, targetFiles, report };
+}

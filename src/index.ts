@@ -1,0 +1,32 @@
+/**
+ * tufctl's public library API: everything the CLI does, as typed functions.
+ * The CLI (src/cli) uses nothing else.
+ */
+export * from './errors.js';
+export { loadConfig, DEFAULT_CONFIG, CONFIG_FILE, type RepositoryConfig } from './config.js';
+export {
+  Repository,
+  parseEnvelope,
+  roleKind,
+  type Envelope,
+  type RepositoryOptions,
+  type SignatureStatus,
+  type RoleTrust,
+} from './metadata/repository.js';
+export { doSnapshot, doTimestamp, type OnlineRoleResult } from './metadata/snapshot-timestamp.js';
+export { toFileBytes, canonicalBytes } from './metadata/json.js';
+export { DEFAULT_PERIODS, readPeriods, signingState, type Periods, type SigningState } from './metadata/expiry.js';
+export { assertDelegatedRoleName, TOP_LEVEL_ROLES } from './metadata/role-names.js';
+export { type Signer, LocalKeySigner, signerFromFile, signersFromEnvironment, collectSigners, KEY_ENV_PREFIX } from './keys/signer.js';
+export { generateKeyPair, writeKeyPair, readPublicKeyFile, parsePublicKeyPem, readPrivateKeyFile } from './keys/key-files.js';
+export { keyIdOf, verifyWithKey, tufKeyFromPublicKey, KEY_TYPES, type KeyType, type TufKeyJSON } from './keys/tuf-key.js';
+export { addKey, removeKey, setThreshold, setPeriods } from './edit/role-trust.js';
+export { addTargets, addTargetFiles, removeTargets, readTargetEntries, RoleResolver, type TargetDescription } from './edit/targets.js';
+export { addDelegation, removeDelegation, type AddDelegationOptions } from './edit/delegations.js';
+export { signRoles, pendingRoles, type RoleSigningResult } from './edit/signing.js';
+export { initRepositoryAt, type InitOptions, type InitResult } from './init.js';
+export { repositoryStatus, type RepositoryStatus, type RoleStatus } from './status.js';
+export { verifyRepository, type VerifyOptions, type VerifyReport, type RepositoryView } from './verify/verify-repository.js';
+export { runClientCheck, ViewFetcher } from './verify/client-check.js';
+export { exportRepository, type ExportResult } from './export.js';
+export { assertTargetPath, targetPathProblem } from './targets/target-paths.js';

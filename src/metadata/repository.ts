@@ -1,0 +1,617 @@
+/**
+ * The metadata editor: a TUF repository kept in git, opened, edited, signed
+ * and saved.
+ *
+ * Shape (after python-tuf's repository design): `edit(role, ...)` changes a
+ * role's content; `finalize()` applies the version and expiry rules to every
+ * role whose content changed; `sign(role, signers)` adds signatures; `save()`
+ * writes the changed files atomically and stages them. This file is the one
+ * place where a version gets bumped:
+ *
+ *   A role's version goes up by exactly one per change relative to the base
+ *   ref (HEAD by default), however many commands edit it before it is
+ *   committed. Versions never go down. Changed content drops its signatures.
+ */
+import { readFileSync, existsSync, readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { Metadata, MetadataKind } from '@tufjs/models';
+import { loadConfig, type RepositoryConfig } from '../config.js';
+import { MetadataError, KeyError, RuleError, UsageError, TufctlError } from '../errors.js';
+import { writeFileAtomic } from '../fs-atomic.js';
+import { assertGitRepository, openBaseSnapshot, stagePaths, type BaseSnapshot } from '../git/git-repo.js';
+import { type Signer } from '../keys/signer.js';
+import { type TufKeyJSON, assertTufKey, publicKeyObjectOf, verifyWithKey } from '../keys/tuf-key.js';
+import { canonicalBytes, isJSONObject, toFileBytes, type JSONObject } from './json.js';
+import { DEFAULT_PERIODS, expiryFrom, readPeriods, type Periods } from './expiry.js';
+import { isTopLevelRole } from './role-names.js';
+
+export type RoleKind = 'root' | 'timestamp' | 'snapshot' | 'targets';
+
+export interface SignatureJSON extends JSONObject {
+  keyid: string;
+  sig: string;
+}
+
+export interface Envelope extends JSONObject {
+  signed: JSONObject;
+  signatures: SignatureJSON[];
+}
+
+export interface RepositoryOptions {
+  /** The current time (injectable for tests and drills). */
+  now?: Date;
+  /** Overrides the configured base ref. */
+  baseRef?: string;
+  /** Require a git repository (default true; read-only commands pass false). */
+  git?: boolean;
+}
+
+/** Keys and threshold a role is verified against. */
+export interface RoleTrust {
+  keys: Record<string, TufKeyJSON>;
+  keyIds: string[];
+  threshold: number;
+}
+
+export interface SignatureStatus {
+  role: string;
+  threshold: number;
+  /** Key ids whose signature verifies. */
+  valid: string[];
+  /** Trusted key ids that have not (validly) signed. */
+  missing: string[];
+  keys: Record<string, TufKeyJSON>;
+  ok: boolean;
+}
+
+interface LoadedRole {
+  name: string;
+  relPath: string;
+  /** Bytes as read from disk (undefined for a role created in this session). */
+  diskBytes: Buffer | undefined;
+  envelope: Envelope;
+  contentChanged: boolean;
+  signaturesChanged: boolean;
+  finalized: boolean;
+  deleted: boolean;
+}
+
+export function roleKind(role: string): RoleKind {
+  if (role === 'root' || role === 'timestamp' || role === 'snapshot') return role;
+  return 'targets';
+}
+
+const MODEL_KIND: Record<RoleKind, MetadataKind> = {
+  root: MetadataKind.Root,
+  timestamp: MetadataKind.Timestamp,
+  snapshot: MetadataKind.Snapshot,
+  targets: MetadataKind.Targets,
+};
+
+/**
+ * Parses and validates metadata bytes for `role`, with errors that name the
+ * file. Validation is @tufjs/models' own, plus the checks it leaves out.
+ */
+export function parseEnvelope(bytes: Buffer, role: string, where: string): Envelope {
+  let json: unknown;
+  try {
+    json = JSON.parse(bytes.toString('utf8'));
+  } catch (error) {
+    throw new MetadataError('METADATA_MALFORMED', `${where}: not valid JSON (${(error as Error).message})`);
+  }
+  return validateEnvelope(json, role, where);
+}
+
+export function validateEnvelope(json: unknown, role: string, where: string): Envelope {
+  if (!isJSONObject(json) || !isJSONObject(json.signed) || !Array.isArray(json.signatures)) {
+    throw new MetadataError('METADATA_MALFORMED', `${where}: expected an object with "signed" (object) and "signatures" (array)`);
+  }
+  const kind = roleKind(role);
+  const signed = json.signed;
+  if (signed._type !== kind) {
+    throw new MetadataError('METADATA_MALFORMED', `${where}: signed._type is ${JSON.stringify(signed._type)}, expected "${kind}"`);
+  }
+  if (typeof signed.version !== 'number' || !Number.isInteger(signed.version) || signed.version < 1) {
+    throw new MetadataError('METADATA_MALFORMED', `${where}: signed.version must be an integer >= 1`);
+  }
+  if (typeof signed.expires !== 'string' || !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/.test(signed.expires)) {
+    throw new MetadataError('METADATA_MALFORMED', `${where}: signed.expires must be an ISO 8601 UTC time like 2030-01-01T00:00:00Z`);
+  }
+  try {
+    Metadata.fromJSON(MODEL_KIND[kind] as MetadataKind.Root, json as never);
+  } catch (error) {
+    throw new MetadataError('METADATA_MALFORMED', `${where}: ${(error as Error).message}`);
+  }
+  for (const signature of json.signatures) {
+    if (!isJSONObject(signature) || typeof signature.keyid !== 'string' || typeof signature.sig !== 'string') {
+      throw new MetadataError('METADATA_MALFORMED', `${where}: each signature needs string "keyid" and "sig"`);
+    }
+  }
+  if (kind === 'root' && signed.consistent_snapshot !== true) {
+    // Allowed to load (so it can be fixed), reported by verify.
+  }
+  return json as Envelope;
+}
+
+export class Repository {
+  readonly dir: string;
+  readonly config: RepositoryConfig;
+  readonly now: Date;
+  readonly #roles = new Map<string, LoadedRole>();
+  readonly #baseRef: string;
+  readonly #useGit: boolean;
+  #base: BaseSnapshot | undefined;
+  readonly #changes: string[] = [];
+  readonly #extraPaths = new Set<string>();
+
+  private constructor(dir: string, options: RepositoryOptions) {
+    this.dir = dir;
+    this.config = loadConfig(dir);
+    this.now = options.now ?? new Date();
+    this.#baseRef = options.baseRef ?? this.config.baseRef;
+    this.#useGit = options.git !== false;
+  }
+
+  /** Opens the repository in `dir`; throws if there is none (or no git repository when required). */
+  static open(dir: string, options: RepositoryOptions = {}): Repository {
+    if (!existsSync(join(dir, 'metadata', 'root.json'))) {
+      throw new MetadataError('METADATA_MISSING', `no TUF repository at ${dir} (metadata/root.json is missing)`);
+    }
+    if (options.git !== false) assertGitRepository(dir);
+    return new Repository(dir, options);
+  }
+
+  /** Creates an editor for a directory that has no metadata yet (used by init). */
+  static create(dir: string, options: RepositoryOptions = {}): Repository {
+    return new Repository(dir, options);
+  }
+
+  // ---------------------------------------------------------------- reading
+
+  metadataPath(role: string): string {
+    return join(this.dir, 'metadata', `${role}.json`);
+  }
+
+  has(role: string): boolean {
+    const loaded = this.#roles.get(role);
+    if (loaded) return !loaded.deleted;
+    return existsSync(this.metadataPath(role));
+  }
+
+  #load(role: string): LoadedRole {
+    const cached = this.#roles.get(role);
+    if (cached) {
+      if (cached.deleted) throw new MetadataError('METADATA_MISSING', `role "${role}" has been removed`);
+      return cached;
+    }
+    const relPath = `metadata/${role}.json`;
+    let bytes: Buffer;
+    try {
+      bytes = readFileSync(this.metadataPath(role));
+    } catch {
+      throw new UsageError(
+        isTopLevelRole(role) ? `${relPath} is missing` : `unknown role "${role}" (no ${relPath})`,
+        isTopLevelRole(role) ? 'METADATA_MISSING' : 'ROLE_UNKNOWN',
+      );
+    }
+    const envelope = parseEnvelope(bytes, role, relPath);
+    const loaded: LoadedRole = {
+      name: role,
+      relPath,
+      diskBytes: bytes,
+      envelope,
+      contentChanged: false,
+      signaturesChanged: false,
+      finalized: false,
+      deleted: false,
+    };
+    this.#roles.set(role, loaded);
+    return loaded;
+  }
+
+  envelope(role: string): Envelope {
+    return this.#load(role).envelope;
+  }
+
+  signed(role: string): JSONObject {
+    return this.#load(role).envelope.signed;
+  }
+
+  root(): JSONObject {
+    return this.signed('root');
+  }
+
+  version(role: string): number {
+    return this.signed(role).version as number;
+  }
+
+  /** Bytes the role's file has now (after pending edits, as `save()` would write them). */
+  fileBytes(role: string): Buffer {
+    const loaded = this.#load(role);
+    if (!loaded.contentChanged && !loaded.signaturesChanged && loaded.diskBytes) return loaded.diskBytes;
+    return toFileBytes(loaded.envelope);
+  }
+
+  /** Roles edited or signed in this session. */
+  changedRoles(): string[] {
+    return [...this.#roles.values()].filter((r) => r.contentChanged || r.signaturesChanged || r.deleted).map((r) => r.name);
+  }
+
+  contentChangedRoles(): string[] {
+    return [...this.#roles.values()].filter((r) => r.contentChanged && !r.deleted).map((r) => r.name);
+  }
+
+  /** Human-readable list of what this session changed (used for commit messages). */
+  changeLog(): string[] {
+    return [...this.#changes];
+  }
+
+  note(change: string): void {
+    this.#changes.push(change);
+  }
+
+  /** Also stage this repository-relative path on save (e.g. a target file). */
+  stageAlso(relPath: string): void {
+    this.#extraPaths.add(relPath);
+  }
+
+  // ---------------------------------------------------------------- editing
+
+  /**
+   * Applies `mutate` to the role's `signed`. Returns whether the content
+   * changed; unchanged content keeps its version and signatures.
+   */
+  edit(role: string, description: string, mutate: (signed: JSONObject) => void): boolean {
+    const loaded = this.#load(role);
+    const before = canonicalBytes(loaded.envelope.signed);
+    const draft = structuredClone(loaded.envelope.signed);
+    mutate(draft);
+    const candidate: Envelope = { ...loaded.envelope, signed: draft };
+    validateEnvelope(candidate, role, loaded.relPath);
+    if (canonicalBytes(draft).equals(before)) return false;
+    loaded.envelope = candidate;
+    loaded.contentChanged = true;
+    loaded.finalized = false;
+    this.#changes.push(description);
+    return true;
+  }
+
+  /** Gives a role a new version and expiry although its content is unchanged (re-signing). */
+  renew(role: string, description: string): void {
+    const loaded = this.#load(role);
+    loaded.contentChanged = true;
+    loaded.finalized = false;
+    this.#changes.push(description);
+  }
+
+  /** Adds a new role file (a new delegated role, or a top-level role during init). */
+  createRole(role: string, signed: JSONObject, description: string): void {
+    if (this.has(role)) throw new UsageError(`role "${role}" already exists`, 'ROLE_EXISTS');
+    const envelope: Envelope = { signed, signatures: [] };
+    validateEnvelope(envelope, role, `metadata/${role}.json`);
+    this.#roles.set(role, {
+      name: role,
+      relPath: `metadata/${role}.json`,
+      diskBytes: undefined,
+      envelope,
+      contentChanged: true,
+      signaturesChanged: false,
+      finalized: false,
+      deleted: false,
+    });
+    this.#changes.push(description);
+  }
+
+  /** Removes a delegated role's file on save. */
+  deleteRole(role: string, description: string): void {
+    const loaded = this.#load(role);
+    loaded.deleted = true;
+    this.#changes.push(description);
+  }
+
+  /** Expiry and signing periods of a role. */
+  periods(role: string): Periods {
+    const kind = roleKind(role);
+    if (kind === 'snapshot' || kind === 'timestamp') {
+      const roles = this.root().roles as JSONObject;
+      return readPeriods(roles[role] as JSONObject, DEFAULT_PERIODS[kind]);
+    }
+    return readPeriods(this.signed(role), role === 'root' || role === 'targets' ? DEFAULT_PERIODS[role] : DEFAULT_PERIODS.delegated);
+  }
+
+  #base_(): BaseSnapshot {
+    if (!this.#base) this.#base = openBaseSnapshot(this.dir, this.#baseRef, this.#baseRef !== 'HEAD');
+    return this.#base;
+  }
+
+  /**
+   * Versions of roles at the base ref (undefined when the role is new there),
+   * read in bulk: unchanged files are recognised by blob id without reading git.
+   */
+  #baseVersions(roles: LoadedRole[]): Map<string, number | undefined> {
+    const result = new Map<string, number | undefined>();
+    if (!this.#useGit) {
+      for (const r of roles) result.set(r.name, r.diskBytes ? (parseVersion(r.diskBytes) ?? undefined) : undefined);
+      return result;
+    }
+    const base = this.#base_();
+    const toRead = new Map<string, string>();
+    for (const r of roles) {
+      const blob = base.blobId(r.relPath);
+      if (!blob) result.set(r.name, undefined);
+      else if (r.diskBytes && base.blobIdOf(r.diskBytes) === blob) result.set(r.name, parseVersion(r.diskBytes));
+      else toRead.set(r.name, blob);
+    }
+    const blobs = base.readBlobs([...toRead.values()]);
+    for (const [name, blob] of toRead) {
+      const version = parseVersion(blobs.get(blob)!);
+      if (version === undefined)
+        throw new MetadataError('METADATA_MALFORMED', `metadata/${name}.json at ${this.#baseRef} has no valid version`);
+      result.set(name, version);
+    }
+    return result;
+  }
+
+  /** The version the base snapshot lists for a targets role, if any (guards re-added roles). */
+  #baseSnapshotListed(role: string): number | undefined {
+    if (!this.#useGit) return undefined;
+    const base = this.#base_();
+    const blob = base.blobId('metadata/snapshot.json');
+    if (!blob) return undefined;
+    const bytes = base.readBlobs([blob]).get(blob)!;
+    try {
+      const meta = (JSON.parse(bytes.toString()) as { signed?: { meta?: Record<string, { version?: number }> } }).signed?.meta;
+      const version = meta?.[`${role}.json`]?.version;
+      return typeof version === 'number' ? version : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * Applies the version and expiry rules to every role whose content changed
+   * and drops its (now invalid) signatures. Idempotent.
+   */
+  finalize(): void {
+    const pending = [...this.#roles.values()].filter((r) => r.contentChanged && !r.finalized && !r.deleted);
+    if (pending.length === 0) return;
+    const baseVersions = this.#baseVersions(pending);
+    for (const loaded of pending) {
+      const signed = loaded.envelope.signed;
+      const working = signed.version as number;
+      const baseVersion = baseVersions.get(loaded.name);
+      let next: number;
+      if (baseVersion !== undefined) {
+        if (working < baseVersion) {
+          throw new RuleError(
+            'VERSION_ROLLBACK',
+            `${loaded.relPath}: version ${working} is lower than ${baseVersion} at ${this.#baseRef}; versions never go down`,
+          );
+        }
+        next = working > baseVersion ? working : baseVersion + 1;
+      } else {
+        const listed = roleKind(loaded.name) === 'targets' ? this.#baseSnapshotListed(loaded.name) : undefined;
+        next = Math.max(working, (listed ?? 0) + 1);
+      }
+      signed.version = next;
+      signed.expires = expiryFrom(this.now, this.periods(loaded.name).expiryDays);
+      loaded.envelope.signatures = [];
+      loaded.finalized = true;
+    }
+  }
+
+  // ---------------------------------------------------------------- trust
+
+  /** The delegating role of a delegated targets role (breadth-first from targets). */
+  delegatorOf(role: string): string | undefined {
+    const queue = ['targets'];
+    const seen = new Set<string>();
+    while (queue.length > 0) {
+      const current = queue.shift()!;
+      if (seen.has(current)) continue;
+      seen.add(current);
+      if (!this.has(current)) continue;
+      const delegations = this.signed(current).delegations;
+      if (!isJSONObject(delegations)) continue;
+      const succinct = delegations.succinct_roles;
+      if (isJSONObject(succinct)) {
+        if (isSuccinctBin(succinct, role)) return current;
+        continue; // bins are leaves as far as tufctl's lookups go
+      }
+      const roles = Array.isArray(delegations.roles) ? (delegations.roles as JSONObject[]) : [];
+      for (const entry of roles) {
+        if (entry.name === role) return current;
+      }
+      for (const entry of roles) queue.push(entry.name as string);
+    }
+    return undefined;
+  }
+
+  /** Keys and threshold `role` is verified against (root: the new root's own). */
+  trustFor(role: string): RoleTrust {
+    const kind = roleKind(role);
+    if (kind !== 'targets' || role === 'targets') {
+      const root = this.root();
+      const entry = (root.roles as JSONObject)[role] as JSONObject | undefined;
+      if (!entry) throw new MetadataError('METADATA_MALFORMED', `root has no "${role}" role`);
+      return trustFromEntry(root.keys as JSONObject, entry);
+    }
+    const parent = this.delegatorOf(role);
+    if (!parent) throw new UsageError(`role "${role}" is not delegated by any role`, 'ROLE_UNKNOWN');
+    const delegations = this.signed(parent).delegations as JSONObject;
+    const keys = delegations.keys as JSONObject;
+    if (isJSONObject(delegations.succinct_roles)) return trustFromEntry(keys, delegations.succinct_roles);
+    const entry = (delegations.roles as JSONObject[]).find((r) => r.name === role)!;
+    return trustFromEntry(keys, entry);
+  }
+
+  /** For root version N > 1: the trust of root N-1, which must also sign root N. */
+  previousRootTrust(): RoleTrust | undefined {
+    const version = this.version('root');
+    if (version <= 1) return undefined;
+    const path = join(this.dir, 'metadata', 'root_history', `${version - 1}.root.json`);
+    if (!existsSync(path)) {
+      throw new MetadataError(
+        'METADATA_MISSING',
+        `metadata/root_history/${version - 1}.root.json is missing (root ${version} must be signed by root ${version - 1})`,
+      );
+    }
+    const previous = parseEnvelope(readFileSync(path), 'root', `metadata/root_history/${version - 1}.root.json`);
+    return trustFromEntry(previous.signed.keys as JSONObject, (previous.signed.roles as JSONObject).root as JSONObject);
+  }
+
+  /** Which trusted keys have validly signed the role as it is now. */
+  signatureStatus(role: string, trust: RoleTrust = this.trustFor(role)): SignatureStatus {
+    const envelope = this.envelope(role);
+    const data = canonicalBytes(envelope.signed);
+    const valid: string[] = [];
+    for (const keyId of trust.keyIds) {
+      const key = trust.keys[keyId];
+      const signature = envelope.signatures.find((s) => s.keyid === keyId);
+      if (key && signature && signature.sig !== '' && verifyWithKey(key, data, signature.sig)) valid.push(keyId);
+    }
+    return {
+      role,
+      threshold: trust.threshold,
+      valid,
+      missing: trust.keyIds.filter((id) => !valid.includes(id)),
+      keys: trust.keys,
+      ok: valid.length >= trust.threshold,
+    };
+  }
+
+  /**
+   * Signs `role` with every given signer the role trusts (for root: the new
+   * root's keys and the previous root's). Returns the key ids used. Throws
+   * KEY_NOT_TRUSTED when `requireTrusted` and no signer is trusted.
+   */
+  async sign(role: string, signers: readonly Signer[], requireTrusted = true): Promise<string[]> {
+    this.finalize();
+    const loaded = this.#load(role);
+    const trusted = new Map<string, TufKeyJSON>();
+    const own = this.trustFor(role);
+    for (const id of own.keyIds) if (own.keys[id]) trusted.set(id, own.keys[id]);
+    if (role === 'root') {
+      const previous = this.previousRootTrust();
+      if (previous) for (const id of previous.keyIds) if (previous.keys[id]) trusted.set(id, previous.keys[id]);
+    }
+    const data = canonicalBytes(loaded.envelope.signed);
+    const used: string[] = [];
+    for (const signer of signers) {
+      const keyId = matchKeyId(signer, trusted);
+      if (!keyId) continue;
+      const sig = await signer.sign(data);
+      if (!verifyWithKey(trusted.get(keyId)!, data, sig)) {
+        throw new KeyError('KEY_INVALID', `signature by ${signer.source} does not verify with key ${keyId}`);
+      }
+      loaded.envelope.signatures = [...loaded.envelope.signatures.filter((s) => s.keyid !== keyId), { keyid: keyId, sig }];
+      loaded.envelope.signatures.sort((a, b) => (a.keyid < b.keyid ? -1 : a.keyid > b.keyid ? 1 : 0));
+      loaded.signaturesChanged = true;
+      used.push(keyId);
+    }
+    if (used.length === 0 && requireTrusted) {
+      const wanted = [...trusted.keys()].map((id) => id.slice(0, 12)).join(', ');
+      throw new KeyError(
+        'KEY_NOT_TRUSTED',
+        signers.length === 0
+          ? `no signing key given for ${role} (use --key FILE or TUFCTL_KEY_<NAME>); it trusts ${wanted}`
+          : `none of the given keys is trusted for ${role} (it trusts ${wanted})`,
+      );
+    }
+    if (used.length > 0) this.#changes.push(`sign ${role} v${loaded.envelope.signed.version as number}`);
+    return used;
+  }
+
+  // ---------------------------------------------------------------- saving
+
+  /**
+   * Writes every changed role atomically (root also to root_history) and
+   * stages the written paths in git. Returns the repository-relative paths.
+   */
+  save(options: { stage?: boolean } = {}): string[] {
+    this.finalize();
+    const written: string[] = [];
+    for (const loaded of this.#roles.values()) {
+      if (loaded.deleted) {
+        rmSync(this.metadataPath(loaded.name), { force: true });
+        written.push(loaded.relPath);
+        continue;
+      }
+      if (!loaded.contentChanged && !loaded.signaturesChanged) continue;
+      const bytes = toFileBytes(loaded.envelope);
+      writeFileAtomic(this.metadataPath(loaded.name), bytes);
+      written.push(loaded.relPath);
+      if (loaded.name === 'root') {
+        const rel = `metadata/root_history/${loaded.envelope.signed.version as number}.root.json`;
+        writeFileAtomic(join(this.dir, rel), bytes);
+        written.push(rel);
+      }
+      loaded.diskBytes = bytes;
+      loaded.contentChanged = false;
+      loaded.signaturesChanged = false;
+    }
+    for (const [name, loaded] of this.#roles) if (loaded.deleted) this.#roles.delete(name);
+    const all = [...written, ...this.#extraPaths];
+    this.#extraPaths.clear();
+    if (options.stage !== false && this.#useGit && all.length > 0) stagePaths(this.dir, all);
+    return all;
+  }
+
+  /** Names of all metadata files present in metadata/ (without .json), top-level included. */
+  listMetadataFiles(): string[] {
+    const dir = join(this.dir, 'metadata');
+    return readdirSync(dir)
+      .filter((f) => f.endsWith('.json') && !f.startsWith('.'))
+      .map((f) => f.slice(0, -'.json'.length))
+      .sort();
+  }
+}
+
+export function trustFromEntry(keys: JSONObject, entry: JSONObject): RoleTrust {
+  const keyIds = Array.isArray(entry.keyids) ? (entry.keyids as string[]) : [];
+  const typed: Record<string, TufKeyJSON> = {};
+  for (const id of keyIds) {
+    const key = keys[id];
+    if (key !== undefined) {
+      try {
+        typed[id] = assertTufKey(key, `key ${id}`);
+      } catch (error) {
+        if (!(error instanceof TufctlError)) throw error;
+      }
+    }
+  }
+  return { keys: typed, keyIds, threshold: typeof entry.threshold === 'number' ? entry.threshold : 1 };
+}
+
+export function isSuccinctBin(succinct: JSONObject, role: string): boolean {
+  const prefix = succinct.name_prefix as string;
+  const bits = succinct.bit_length as number;
+  if (!role.startsWith(`${prefix}-`)) return false;
+  const suffix = role.slice(prefix.length + 1);
+  const suffixLen = Math.max(1, Math.ceil((2 ** bits - 1).toString(16).length));
+  if (suffix.length !== suffixLen || !/^[0-9a-f]+$/.test(suffix)) return false;
+  return parseInt(suffix, 16) < 2 ** bits;
+}
+
+function parseVersion(bytes: Buffer): number | undefined {
+  try {
+    const version = (JSON.parse(bytes.toString('utf8')) as { signed?: { version?: unknown } }).signed?.version;
+    return typeof version === 'number' ? version : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Finds the trusted key id of a signer: by id, else by equal public key (for legacy key ids). */
+function matchKeyId(signer: Signer, trusted: Map<string, TufKeyJSON>): string | undefined {
+  if (trusted.has(signer.keyId)) return signer.keyId;
+  const mine = publicKeyObjectOf(signer.publicKey).export({ format: 'der', type: 'spki' });
+  for (const [id, key] of trusted) {
+    try {
+      if (publicKeyObjectOf(key).export({ format: 'der', type: 'spki' }).equals(mine)) return id;
+    } catch {
+      // an unparsable trusted key cannot match
+    }
+  }
+  return undefined;
+}

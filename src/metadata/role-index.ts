@@ -1,0 +1,161 @@
+/**
+ * A fast index of the targets-role files: for each role reachable from
+ * `targets`, its version, length, sha256 and the roles it delegates to.
+ *
+ * Snapshot needs this for every role. Reading 16,384 hashed-bin files on each
+ * edit would cost seconds, so entries are cached in `.git/tufctl/role-index.json`
+ * and trusted only while the file's size, mtime and inode are unchanged and
+ * its mtime predates the cache (the rule git uses for its index). Files the
+ * current session changed are taken from memory. `verify` never uses this
+ * cache: it reads every file.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { writeFileAtomic } from '../fs-atomic.js';
+import { MetadataError } from '../errors.js';
+import { isJSONObject, type JSONObject } from './json.js';
+import type { Repository } from './repository.js';
+
+export interface RoleFileInfo {
+  version: number;
+  length: number;
+  sha256: string;
+  /** Explicitly delegated child roles. */
+  children: string[];
+  /** Succinct hashed bins delegated by this role: [name prefix, bit length]. */
+  bins?: [string, number];
+}
+
+interface CacheEntry extends RoleFileInfo {
+  size: number;
+  mtimeMs: number;
+  ino: number;
+}
+
+interface CacheFile {
+  format: 1;
+  writtenAt: number;
+  entries: Record<string, CacheEntry>;
+}
+
+function describe(bytes: Buffer, role: string): RoleFileInfo {
+  let signed: JSONObject;
+  try {
+    const parsed = JSON.parse(bytes.toString('utf8')) as unknown;
+    if (!isJSONObject(parsed) || !isJSONObject(parsed.signed)) throw new Error('no signed object');
+    signed = parsed.signed;
+  } catch (error) {
+    throw new MetadataError('METADATA_MALFORMED', `metadata/${role}.json: ${(error as Error).message}`);
+  }
+  const info: RoleFileInfo = {
+    version: typeof signed.version === 'number' ? signed.version : 0,
+    length: bytes.length,
+    sha256: createHash('sha256').update(bytes).digest('hex'),
+    children: [],
+  };
+  const delegations = signed.delegations;
+  if (isJSONObject(delegations)) {
+    if (isJSONObject(delegations.succinct_roles)) {
+      info.bins = [String(delegations.succinct_roles.name_prefix), Number(delegations.succinct_roles.bit_length)];
+    } else if (Array.isArray(delegations.roles)) {
+      info.children = (delegations.roles as JSONObject[]).map((r) => String(r.name));
+    }
+  }
+  return info;
+}
+
+export function binNames(prefix: string, bits: number): string[] {
+  const count = 2 ** bits;
+  const width = (count - 1).toString(16).length;
+  const names: string[] = new Array<string>(count);
+  for (let i = 0; i < count; i++) names[i] = `${prefix}-${i.toString(16).padStart(width, '0')}`;
+  return names;
+}
+
+export class RoleIndex {
+  readonly #repo: Repository;
+  readonly #cachePath: string | undefined;
+  #cache: CacheFile;
+  #dirty = false;
+
+  constructor(repo: Repository) {
+    this.#repo = repo;
+    const gitDir = join(repo.dir, '.git');
+    this.#cachePath = existsSync(gitDir) && statSync(gitDir).isDirectory() ? join(gitDir, 'tufctl', 'role-index.json') : undefined;
+    this.#cache = { format: 1, writtenAt: 0, entries: {} };
+    if (this.#cachePath && existsSync(this.#cachePath)) {
+      try {
+        const parsed = JSON.parse(readFileSync(this.#cachePath, 'utf8')) as CacheFile;
+        if (parsed.format === 1 && isJSONObject(parsed.entries as unknown)) this.#cache = parsed;
+      } catch {
+        // a broken cache is simply rebuilt
+      }
+    }
+  }
+
+  /** Info for one role's file as it is now (including unsaved edits). */
+  info(role: string): RoleFileInfo | undefined {
+    const repo = this.#repo;
+    if (repo.changedRoles().includes(role)) {
+      if (!repo.has(role)) return undefined;
+      return describe(repo.fileBytes(role), role);
+    }
+    const path = repo.metadataPath(role);
+    let stat;
+    try {
+      stat = statSync(path);
+    } catch {
+      return undefined;
+    }
+    const cached = this.#cache.entries[role];
+    if (
+      cached &&
+      cached.size === stat.size &&
+      cached.mtimeMs === stat.mtimeMs &&
+      cached.ino === stat.ino &&
+      stat.mtimeMs < this.#cache.writtenAt
+    ) {
+      return cached;
+    }
+    const info = describe(readFileSync(path), role);
+    this.#cache.entries[role] = { ...info, size: stat.size, mtimeMs: stat.mtimeMs, ino: stat.ino };
+    this.#dirty = true;
+    return info;
+  }
+
+  /**
+   * Every targets role reachable from `targets`, breadth-first, with its info.
+   * Delegated roles whose file is missing are reported with `info` undefined.
+   */
+  walk(): Array<{ role: string; parent: string | undefined; info: RoleFileInfo | undefined }> {
+    const out: Array<{ role: string; parent: string | undefined; info: RoleFileInfo | undefined }> = [];
+    const seen = new Set<string>();
+    const queue: Array<[string, string | undefined]> = [['targets', undefined]];
+    while (queue.length > 0) {
+      const [role, parent] = queue.shift()!;
+      if (seen.has(role)) continue;
+      seen.add(role);
+      const info = this.info(role);
+      out.push({ role, parent, info });
+      if (!info) continue;
+      for (const child of info.children) queue.push([child, role]);
+      if (info.bins) for (const bin of binNames(info.bins[0], info.bins[1])) queue.push([bin, role]);
+    }
+    return out;
+  }
+
+  /** Persists the cache (best effort; the cache is only an accelerator). */
+  persist(): void {
+    if (!this.#cachePath || !this.#dirty) return;
+    try {
+      mkdirSync(join(this.#cachePath, '..'), { recursive: true });
+      // Entries are trusted only for files last modified before this moment.
+      this.#cache.writtenAt = Date.now();
+      writeFileAtomic(this.#cachePath, JSON.stringify(this.#cache));
+      this.#dirty = false;
+    } catch {
+      // ignore: a missing cache only costs time
+    }
+  }
+}

@@ -1,0 +1,472 @@
+/**
+ * Whole-repository verification, client grade, reused by every command that
+ * must not act on a broken repository (export, publish, sign's report).
+ *
+ * It reads every file itself (no caches) and checks what a TUF client checks,
+ * collecting every problem instead of stopping at the first:
+ * root chain 1..N (each root signed by its own and the previous threshold,
+ * versions exactly +1), key ids, thresholds, expiry (now, or N days ahead),
+ * timestamp -> snapshot -> targets consistency, the delegation graph (no
+ * cycles, every delegated file present and signed, every target inside its
+ * delegated paths), target paths, and every local target file's length and
+ * hashes. Finally, a real TUF client (tuf-js) is run against the repository's
+ * consistent-snapshot view (see client-check.ts).
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { join, relative, sep } from 'node:path';
+import { Targets } from '@tufjs/models';
+import { TufctlError } from '../errors.js';
+import { keyIdOf, isVerifiableByTufJs, verifyWithKey, type TufKeyJSON } from '../keys/tuf-key.js';
+import { canonicalBytes, isJSONObject, type JSONObject } from '../metadata/json.js';
+import { parseExpiry } from '../metadata/expiry.js';
+import { parseEnvelope, trustFromEntry, type Envelope, type RoleTrust } from '../metadata/repository.js';
+import { binNames } from '../metadata/role-index.js';
+import { targetPathProblem } from '../targets/target-paths.js';
+import { runClientCheck, type ClientCheckResult } from './client-check.js';
+
+export interface VerifyOptions {
+  now?: Date;
+  /** Require every role to stay valid this many days from now. */
+  validForDays?: number;
+  /** Run the tuf-js client over the repository: 'auto' (default) skips it for very large repositories. */
+  client?: 'auto' | 'always' | 'never';
+}
+
+export interface Problem {
+  code: string;
+  role?: string;
+  message: string;
+}
+
+export interface RoleSummary {
+  role: string;
+  version: number;
+  expires: string;
+  signatures: string;
+}
+
+export interface TargetEntry {
+  role: string;
+  path: string;
+  length: number;
+  hashes: Record<string, string>;
+  /** Absolute path of the local file, when the target has one. */
+  file?: string;
+}
+
+/** The verified repository as publishers need it: exact bytes per file. */
+export interface RepositoryView {
+  rootHistory: Map<number, Buffer>;
+  /** Targets roles, snapshot and timestamp: current bytes and version. */
+  roles: Map<string, { bytes: Buffer; version: number }>;
+  targets: TargetEntry[];
+}
+
+export interface VerifyReport {
+  ok: boolean;
+  problems: Problem[];
+  warnings: string[];
+  roles: RoleSummary[];
+  targets: { total: number; withFiles: number };
+  client: ClientCheckResult;
+  checkedAt: string;
+}
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+class Collector {
+  problems: Problem[] = [];
+  warnings: string[] = [];
+  add(code: string, message: string, role?: string): void {
+    this.problems.push(role ? { code, role, message } : { code, message });
+  }
+}
+
+function countValid(envelope: Envelope, trust: RoleTrust): { valid: number; keys: string[] } {
+  const data = canonicalBytes(envelope.signed);
+  const keys: string[] = [];
+  for (const keyId of new Set(trust.keyIds)) {
+    const key = trust.keys[keyId];
+    const signature = envelope.signatures.find((s) => s.keyid === keyId);
+    if (key && signature && signature.sig && verifyWithKey(key, data, signature.sig)) keys.push(keyId);
+  }
+  return { valid: keys.length, keys };
+}
+
+function checkKeys(keys: unknown, where: string, c: Collector): void {
+  if (!isJSONObject(keys)) return;
+  for (const [keyId, key] of Object.entries(keys)) {
+    if (!isJSONObject(key)) continue;
+    const expected = keyIdOf(key);
+    if (expected !== keyId) {
+      c.add(
+        'KEYID_MISMATCH',
+        `${where}: key id ${keyId.slice(0, 16)}… is not the sha256 of its canonical key (expected ${expected.slice(0, 16)}…)`,
+      );
+    }
+  }
+}
+
+function checkThresholdSane(trust: RoleTrust, role: string, where: string, c: Collector): void {
+  if (!Number.isInteger(trust.threshold) || trust.threshold < 1) {
+    c.add('THRESHOLD_INVALID', `${where}: threshold of ${role} is ${trust.threshold}; it must be at least 1`, role);
+  } else if (Object.keys(trust.keys).length < trust.threshold) {
+    c.add(
+      'THRESHOLD_INVALID',
+      `${where}: ${role} needs ${trust.threshold} signatures but only ${Object.keys(trust.keys).length} usable keys are listed`,
+      role,
+    );
+  }
+}
+
+function checkExpiry(envelope: Envelope, role: string, deadline: Date, validForDays: number, c: Collector): void {
+  const expires = parseExpiry(envelope.signed.expires);
+  if (!expires) return;
+  if (expires.getTime() <= deadline.getTime()) {
+    const when =
+      validForDays > 0
+        ? `within ${validForDays} days (expires ${envelope.signed.expires as string})`
+        : `at ${envelope.signed.expires as string}`;
+    c.add('EXPIRED', `${role} v${envelope.signed.version as number} expires ${when}`, role);
+  }
+}
+
+function readRoleFile(dir: string, role: string, c: Collector): { envelope: Envelope; bytes: Buffer } | undefined {
+  const rel = `metadata/${role}.json`;
+  const path = join(dir, rel);
+  if (!existsSync(path)) {
+    c.add('METADATA_MISSING', `${rel} is missing`, role);
+    return undefined;
+  }
+  const bytes = readFileSync(path);
+  try {
+    return { envelope: parseEnvelope(bytes, role, rel), bytes };
+  } catch (error) {
+    c.add(error instanceof TufctlError ? error.code : 'METADATA_MALFORMED', (error as Error).message, role);
+    return undefined;
+  }
+}
+
+function fileDigest(path: string, algorithm: string): string {
+  return createHash(algorithm).update(readFileSync(path)).digest('hex');
+}
+
+/** Verifies the repository in `dir`; never throws for repository problems (they are in the report). */
+export async function verifyRepository(dir: string, options: VerifyOptions = {}): Promise<{ report: VerifyReport; view: RepositoryView }> {
+  const now = options.now ?? new Date();
+  const validForDays = options.validForDays ?? 0;
+  const deadline = new Date(now.getTime() + validForDays * DAY_MS);
+  const c = new Collector();
+  const roles: RoleSummary[] = [];
+  const view: RepositoryView = { rootHistory: new Map(), roles: new Map(), targets: [] };
+  const tufJsBlockers: string[] = [];
+
+  // ---- root chain
+  const rootFile = readRoleFile(dir, 'root', c);
+  const historyDir = join(dir, 'metadata', 'root_history');
+  const history = new Map<number, { envelope: Envelope; bytes: Buffer }>();
+  if (existsSync(historyDir)) {
+    for (const name of readdirSync(historyDir)) {
+      const match = /^(\d+)\.root\.json$/.exec(name);
+      if (!match) continue;
+      const rel = `metadata/root_history/${name}`;
+      const bytes = readFileSync(join(historyDir, name));
+      try {
+        history.set(Number(match[1]), { envelope: parseEnvelope(bytes, 'root', rel), bytes });
+      } catch (error) {
+        c.add('METADATA_MALFORMED', (error as Error).message, 'root');
+      }
+    }
+  }
+  let root: Envelope | undefined = rootFile?.envelope;
+  if (rootFile) {
+    const current = rootFile.envelope.signed.version as number;
+    const inHistory = history.get(current);
+    if (!inHistory) {
+      if (current === 1 && history.size === 0) history.set(1, rootFile);
+      else c.add('ROOT_HISTORY', `metadata/root_history/${current}.root.json is missing (every root version must be kept)`, 'root');
+    } else if (!canonicalBytes(inHistory.envelope).equals(canonicalBytes(rootFile.envelope))) {
+      c.add('ROOT_HISTORY', `metadata/root.json differs from metadata/root_history/${current}.root.json`, 'root');
+    }
+    let previous: Envelope | undefined;
+    for (let v = 1; v <= current; v++) {
+      const entry = v === current && !history.get(v) ? rootFile : history.get(v);
+      if (!entry) {
+        c.add('ROOT_HISTORY', `metadata/root_history/${v}.root.json is missing: the root chain 1..${current} is broken`, 'root');
+        previous = undefined;
+        continue;
+      }
+      const signed = entry.envelope.signed;
+      if (signed.version !== v) c.add('ROOT_CHAIN', `root_history/${v}.root.json holds version ${signed.version as number}`, 'root');
+      const own = trustFromEntry(signed.keys as JSONObject, (signed.roles as JSONObject).root as JSONObject);
+      const ownCount = countValid(entry.envelope, own);
+      if (ownCount.valid < own.threshold) {
+        c.add('THRESHOLD_UNMET', `root v${v} is signed by ${ownCount.valid}/${own.threshold} of its own root keys`, 'root');
+      }
+      if (previous) {
+        const prevTrust = trustFromEntry(previous.signed.keys as JSONObject, (previous.signed.roles as JSONObject).root as JSONObject);
+        const prevCount = countValid(entry.envelope, prevTrust);
+        if (prevCount.valid < prevTrust.threshold) {
+          c.add(
+            'THRESHOLD_UNMET',
+            `root v${v} is signed by ${prevCount.valid}/${prevTrust.threshold} keys of root v${v - 1} (a root must be signed by the previous root's threshold too)`,
+            'root',
+          );
+        }
+      }
+      for (const [id, key] of Object.entries(own.keys))
+        if (!isVerifiableByTufJs(key) && own.keyIds.includes(id)) tufJsBlockers.push(`root key ${id.slice(0, 12)}`);
+      view.rootHistory.set(v, entry.bytes);
+      previous = entry.envelope;
+    }
+    root = rootFile.envelope;
+    const signed = root.signed;
+    if (signed.consistent_snapshot !== true) c.add('CONSISTENT_SNAPSHOT', 'root.consistent_snapshot must be true', 'root');
+    checkKeys(signed.keys, 'root', c);
+    for (const role of ['root', 'targets', 'snapshot', 'timestamp']) {
+      const entry = (signed.roles as JSONObject)[role];
+      if (!isJSONObject(entry)) {
+        c.add('METADATA_MALFORMED', `root has no "${role}" role`, 'root');
+        continue;
+      }
+      checkThresholdSane(trustFromEntry(signed.keys as JSONObject, entry), role, 'root', c);
+    }
+    checkExpiry(root, 'root', deadline, validForDays, c);
+    const rootTrust = trustFromEntry(signed.keys as JSONObject, (signed.roles as JSONObject).root as JSONObject);
+    roles.push({
+      role: 'root',
+      version: signed.version as number,
+      expires: signed.expires as string,
+      signatures: `${countValid(root, rootTrust).valid}/${rootTrust.threshold}`,
+    });
+  }
+
+  const topTrust = (role: string): RoleTrust | undefined => {
+    if (!root) return undefined;
+    const entry = (root.signed.roles as JSONObject)[role];
+    return isJSONObject(entry) ? trustFromEntry(root.signed.keys as JSONObject, entry) : undefined;
+  };
+
+  const checkSigned = (envelope: Envelope, role: string, trust: RoleTrust | undefined): string => {
+    if (!trust) return '?';
+    const { valid } = countValid(envelope, trust);
+    if (valid < trust.threshold)
+      c.add('THRESHOLD_UNMET', `${role} v${envelope.signed.version as number} is signed by ${valid}/${trust.threshold} trusted keys`, role);
+    const verifiable = trust.keyIds.filter((id) => trust.keys[id] && isVerifiableByTufJs(trust.keys[id]));
+    if (verifiable.length < trust.threshold) tufJsBlockers.push(`${role} keys`);
+    return `${valid}/${trust.threshold}`;
+  };
+
+  // ---- timestamp and snapshot
+  const timestamp = readRoleFile(dir, 'timestamp', c);
+  const snapshot = readRoleFile(dir, 'snapshot', c);
+  if (timestamp) {
+    roles.push({
+      role: 'timestamp',
+      version: timestamp.envelope.signed.version as number,
+      expires: timestamp.envelope.signed.expires as string,
+      signatures: checkSigned(timestamp.envelope, 'timestamp', topTrust('timestamp')),
+    });
+    checkExpiry(timestamp.envelope, 'timestamp', deadline, validForDays, c);
+    view.roles.set('timestamp', { bytes: timestamp.bytes, version: timestamp.envelope.signed.version as number });
+  }
+  if (snapshot) {
+    roles.push({
+      role: 'snapshot',
+      version: snapshot.envelope.signed.version as number,
+      expires: snapshot.envelope.signed.expires as string,
+      signatures: checkSigned(snapshot.envelope, 'snapshot', topTrust('snapshot')),
+    });
+    checkExpiry(snapshot.envelope, 'snapshot', deadline, validForDays, c);
+    view.roles.set('snapshot', { bytes: snapshot.bytes, version: snapshot.envelope.signed.version as number });
+  }
+  if (timestamp && snapshot) {
+    const entry = (timestamp.envelope.signed.meta as JSONObject)['snapshot.json'];
+    if (!isJSONObject(entry)) c.add('SNAPSHOT_MISMATCH', 'timestamp has no meta for snapshot.json', 'timestamp');
+    else checkMetaEntry(entry, 'snapshot', snapshot.envelope, snapshot.bytes, 'timestamp', c);
+  }
+
+  // ---- targets and the delegation graph (depth-first, with ancestors for cycle and path checks)
+  const snapshotMeta = snapshot && isJSONObject(snapshot.envelope.signed.meta) ? snapshot.envelope.signed.meta : undefined;
+  const reached = new Set<string>();
+  let totalTargets = 0;
+  let withFiles = 0;
+  const targetFiles = new Set<string>();
+  type Frame = { role: string; trust: RoleTrust | undefined; ancestors: string[]; guards: Array<(path: string) => boolean> };
+  const stack: Frame[] = [{ role: 'targets', trust: topTrust('targets'), ancestors: [], guards: [] }];
+  while (stack.length > 0) {
+    const frame = stack.pop()!;
+    const { role } = frame;
+    if (frame.ancestors.includes(role)) {
+      c.add('DELEGATION_CYCLE', `delegation cycle: ${[...frame.ancestors, role].join(' -> ')}`, role);
+      continue;
+    }
+    if (reached.has(role)) continue;
+    reached.add(role);
+    const file = readRoleFile(dir, role, c);
+    if (!file) continue;
+    const { envelope, bytes } = file;
+    view.roles.set(role, { bytes, version: envelope.signed.version as number });
+    const signatures = checkSigned(envelope, role, frame.trust);
+    if (role === 'targets' || roles.length < 50) {
+      roles.push({ role, version: envelope.signed.version as number, expires: envelope.signed.expires as string, signatures });
+    }
+    checkExpiry(envelope, role, deadline, validForDays, c);
+    if (snapshotMeta) {
+      const listed = snapshotMeta[`${role}.json`];
+      if (!isJSONObject(listed)) c.add('SNAPSHOT_MISMATCH', `snapshot does not list ${role}.json`, role);
+      else checkMetaEntry(listed, role, envelope, bytes, 'snapshot', c);
+    }
+    const targets = isJSONObject(envelope.signed.targets) ? envelope.signed.targets : {};
+    for (const [path, info] of Object.entries(targets)) {
+      totalTargets++;
+      const problem = targetPathProblem(path);
+      if (problem) {
+        c.add('TARGET_PATH_INVALID', `${role}: target path "${path}" ${problem}`, role);
+        continue;
+      }
+      if (!frame.guards.every((allowed) => allowed(path))) {
+        c.add('TARGET_NOT_DELEGATED', `${role}: target "${path}" is outside the paths delegated to ${role}`, role);
+      }
+      const target = info as JSONObject;
+      const entry: TargetEntry = { role, path, length: target.length as number, hashes: target.hashes as Record<string, string> };
+      const local = join(dir, 'targets', ...path.split('/'));
+      if (existsSync(local) && statSync(local).isFile()) {
+        withFiles++;
+        targetFiles.add(local);
+        entry.file = local;
+        const size = statSync(local).size;
+        if (size !== entry.length) {
+          c.add('TARGET_MISMATCH', `targets/${path}: length ${size} differs from the ${entry.length} signed in ${role}`, role);
+        } else {
+          for (const [algorithm, expected] of Object.entries(entry.hashes)) {
+            if (!['sha256', 'sha384', 'sha512'].includes(algorithm)) continue;
+            if (fileDigest(local, algorithm) !== expected) {
+              c.add(
+                'TARGET_MISMATCH',
+                `targets/${path}: ${algorithm} differs from the hash signed in ${role} (the file was modified)`,
+                role,
+              );
+            }
+          }
+        }
+      }
+      view.targets.push(entry);
+    }
+    const delegations = envelope.signed.delegations;
+    if (!isJSONObject(delegations)) continue;
+    checkKeys(delegations.keys, role, c);
+    const keys = (delegations.keys ?? {}) as JSONObject;
+    const ancestors = [...frame.ancestors, role];
+    const model = Targets.fromJSON(envelope.signed).delegations;
+    if (isJSONObject(delegations.succinct_roles) && model?.succinctRoles) {
+      const succinct = model.succinctRoles;
+      const trust = trustFromEntry(keys, delegations.succinct_roles);
+      checkThresholdSane(trust, `${succinct.namePrefix}-* bins`, role, c);
+      const names = binNames(succinct.namePrefix, succinct.bitLength);
+      for (let i = names.length - 1; i >= 0; i--) {
+        const bin = names[i]!;
+        stack.push({ role: bin, trust, ancestors, guards: [...frame.guards, (p) => succinct.getRoleForTarget(p) === bin] });
+      }
+    } else if (Array.isArray(delegations.roles)) {
+      const children = delegations.roles as JSONObject[];
+      for (let i = children.length - 1; i >= 0; i--) {
+        const child = children[i]!;
+        const name = String(child.name);
+        if (name.includes('.') || name.includes('/'))
+          c.add('ROLE_NAME_INVALID', `${role} delegates to "${name}": role names cannot contain "." or "/"`, role);
+        const delegated = model?.roles?.[name];
+        const trust = trustFromEntry(keys, child);
+        checkThresholdSane(trust, name, role, c);
+        stack.push({ role: name, trust, ancestors, guards: [...frame.guards, (p) => delegated?.isDelegatedPath(p) ?? false] });
+      }
+    }
+  }
+
+  // ---- files nobody references
+  const unreferenced = listMetadataRoles(dir).filter((r) => !reached.has(r) && !['root', 'snapshot', 'timestamp'].includes(r));
+  if (unreferenced.length > 0)
+    c.warnings.push(`metadata files no role delegates to: ${unreferenced.slice(0, 10).join(', ')}${unreferenced.length > 10 ? ' …' : ''}`);
+  const strayTargets = listFiles(join(dir, 'targets')).filter((f) => !targetFiles.has(f) && !f.endsWith(`${sep}.gitkeep`));
+  if (strayTargets.length > 0) {
+    c.warnings.push(
+      `files under targets/ that no role signs: ${strayTargets
+        .slice(0, 10)
+        .map((f) => relative(dir, f))
+        .join(', ')}${strayTargets.length > 10 ? ' …' : ''}`,
+    );
+  }
+
+  // ---- a real client over the consistent-snapshot view
+  let client: ClientCheckResult = { ran: false, reason: 'repository has problems' };
+  const mode = options.client ?? 'auto';
+  if (mode === 'never') client = { ran: false, reason: 'disabled' };
+  else if (c.problems.length > 0) client = { ran: false, reason: 'skipped: fix the problems above first' };
+  else if (tufJsBlockers.length > 0) {
+    client = {
+      ran: false,
+      reason: `skipped: tuf-js cannot verify ecdsa-sha2-nistp384 signatures (${[...new Set(tufJsBlockers)].join(', ')})`,
+    };
+    c.warnings.push(`tuf-js clients cannot verify this repository: ${(client.reason ?? '').replace('skipped: ', '')}`);
+  } else if (validForDays > 0 || options.now) {
+    client = { ran: false, reason: 'skipped: the client checks against the real clock only' };
+  } else {
+    client = await runClientCheck(view, {
+      downloadTargets: mode === 'always' || totalTargets <= 2000,
+      fullWalk: mode === 'always' || view.roles.size <= 256,
+    });
+    if (!client.ok) c.add('CLIENT_REJECTED', `tuf-js client rejected the repository: ${client.reason ?? 'unknown reason'}`);
+  }
+
+  const report: VerifyReport = {
+    ok: c.problems.length === 0,
+    problems: c.problems,
+    warnings: c.warnings,
+    roles,
+    targets: { total: totalTargets, withFiles },
+    client,
+    checkedAt: now.toISOString(),
+  };
+  return { report, view };
+}
+
+function checkMetaEntry(entry: JSONObject, role: string, envelope: Envelope, bytes: Buffer, by: string, c: Collector): void {
+  const version = envelope.signed.version as number;
+  if (entry.version !== version) {
+    c.add('SNAPSHOT_MISMATCH', `${by} lists ${role} v${String(entry.version)} but metadata/${role}.json is v${version}`, role);
+    return;
+  }
+  if (typeof entry.length === 'number' && entry.length !== bytes.length) {
+    c.add('SNAPSHOT_MISMATCH', `${by} lists ${role}.json with length ${entry.length}, the file has ${bytes.length} bytes`, role);
+  }
+  if (isJSONObject(entry.hashes)) {
+    for (const [algorithm, expected] of Object.entries(entry.hashes)) {
+      if (!['sha256', 'sha512'].includes(algorithm)) continue;
+      if (createHash(algorithm).update(bytes).digest('hex') !== expected) {
+        c.add('SNAPSHOT_MISMATCH', `${by} lists a ${algorithm} for ${role}.json that does not match the file`, role);
+      }
+    }
+  }
+}
+
+function listMetadataRoles(dir: string): string[] {
+  const metadata = join(dir, 'metadata');
+  if (!existsSync(metadata)) return [];
+  return readdirSync(metadata)
+    .filter((f) => f.endsWith('.json') && !f.startsWith('.'))
+    .map((f) => f.slice(0, -5));
+}
+
+function listFiles(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  const out: string[] = [];
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) out.push(...listFiles(path));
+    else if (entry.isFile()) out.push(path);
+  }
+  return out;
+}
+
+export type { TufKeyJSON };
