@@ -497,6 +497,12 @@ export class Repository {
     }
     const data = canonicalBytes(loaded.envelope.signed);
     const used: string[] = [];
+    // Signatures by keys the role no longer trusts (revoked keys) are dropped.
+    const kept = loaded.envelope.signatures.filter((s) => trusted.has(s.keyid));
+    if (kept.length !== loaded.envelope.signatures.length && signers.some((s) => matchKeyId(s, trusted))) {
+      loaded.envelope.signatures = kept;
+      loaded.signaturesChanged = true;
+    }
     for (const signer of signers) {
       const keyId = matchKeyId(signer, trusted);
       if (!keyId) continue;
