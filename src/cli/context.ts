@@ -49,7 +49,7 @@ export function emit(args: GlobalArgs, lines: string[], json: unknown): void {
   else if (lines.length > 0) process.stdout.write(lines.join('\n') + '\n');
 }
 
-function assertCommittable(dir: string): void {
+export function assertCommittable(dir: string): void {
   const outside = changedPaths(dir).filter((p) => !p.startsWith('metadata/') && !p.startsWith('targets/'));
   if (outside.length > 0) {
     throw new GitError(

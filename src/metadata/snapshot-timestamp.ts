@@ -15,7 +15,7 @@ import { createHash } from 'node:crypto';
 import { RuleError } from '../errors.js';
 import type { Signer } from '../keys/signer.js';
 import { parseExpiry, signingState } from './expiry.js';
-import { isJSONObject, type JSONObject } from './json.js';
+import { canonicalBytes, isJSONObject, type JSONObject } from './json.js';
 import type { Repository } from './repository.js';
 import { RoleIndex } from './role-index.js';
 
@@ -80,7 +80,7 @@ export async function doSnapshot(
       entry.length = info.length;
       entry.hashes = { sha256: info.sha256 };
     }
-    if (JSON.stringify(listed) !== JSON.stringify(entry)) {
+    if (!sameJSON(listed, entry)) {
       meta[name] = entry;
       changed.push(`${role} v${info.version}`);
     }
@@ -123,7 +123,7 @@ export async function doTimestamp(
       `snapshot version ${String(entry.version)} is lower than the ${listed.version} timestamp already lists`,
     );
   }
-  if (JSON.stringify(listed) !== JSON.stringify(entry)) reasons.push(`snapshot changed (v${String(entry.version)})`);
+  if (!sameJSON(listed, entry)) reasons.push(`snapshot changed (v${String(entry.version)})`);
   reasons.push(...reasonsToResign(repo, 'timestamp'));
   if (options.force) reasons.push('forced');
   if (reasons.length === 0) {
@@ -151,4 +151,10 @@ function assertThreshold(repo: Repository, role: 'snapshot' | 'timestamp'): void
 
 function summarise(items: string[]): string {
   return items.length <= 5 ? items.join(', ') : `${items.slice(0, 5).join(', ')} and ${items.length - 5} more`;
+}
+
+/** Order-insensitive equality of two meta entries (files store keys sorted). */
+function sameJSON(a: unknown, b: unknown): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  return canonicalBytes(a).equals(canonicalBytes(b));
 }

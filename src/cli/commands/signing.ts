@@ -2,7 +2,7 @@
 import type { Argv } from 'yargs';
 import { signRoles } from '../../edit/signing.js';
 import { doSnapshot, doTimestamp, type OnlineRoleResult } from '../../metadata/snapshot-timestamp.js';
-import { commitMessage, emit, formatSigning, openRepository, signersFrom, type EditArgs } from '../context.js';
+import { assertCommittable, commitMessage, emit, formatSigning, openRepository, signersFrom, type EditArgs } from '../context.js';
 import { commitStaged } from '../../git/git-repo.js';
 
 function onlineLines(results: OnlineRoleResult[]): string[] {
@@ -22,6 +22,7 @@ export function register(cli: Argv): Argv {
       async (argv) => {
         const args = argv as unknown as EditArgs & { roles?: string[] };
         const repo = openRepository(args);
+        if (args.commit) assertCommittable(repo.dir);
         const results = await signRoles(repo, signersFrom(args), args.roles);
         const written = repo.save();
         let commit: string | undefined;
@@ -39,6 +40,7 @@ export function register(cli: Argv): Argv {
       async (argv) => {
         const args = argv as unknown as EditArgs & { force: boolean };
         const repo = openRepository(args);
+        if (args.commit) assertCommittable(repo.dir);
         const result = await doSnapshot(repo, signersFrom(args), { force: args.force });
         const written = repo.save();
         let commit: string | undefined;
@@ -53,6 +55,7 @@ export function register(cli: Argv): Argv {
       async (argv) => {
         const args = argv as unknown as EditArgs & { force: boolean };
         const repo = openRepository(args);
+        if (args.commit) assertCommittable(repo.dir);
         const result = await doTimestamp(repo, signersFrom(args), { force: args.force });
         const written = repo.save();
         let commit: string | undefined;
