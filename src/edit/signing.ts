@@ -75,6 +75,7 @@ export async function signRoles(repo: Repository, signers: readonly Signer[], ro
   const explicit = roles !== undefined && roles.length > 0;
   const targets = explicit ? [...roles] : pendingRoles(repo);
   for (const role of targets) if (!repo.has(role)) repo.signed(role); // raises ROLE_UNKNOWN
+  repo.checkUnversionedEdits(targets);
   const results: RoleSigningResult[] = [];
   let any = false;
   for (const role of targets) {

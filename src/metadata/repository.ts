@@ -400,6 +400,46 @@ export class Repository {
     }
   }
 
+  /**
+   * A role edited by hand (outside tufctl) must still follow the version rule
+   * before it is signed: a version below the base is refused, and content that
+   * differs from the base at the same version gets its bump now. Base
+   * contents are read in one batch.
+   */
+  checkUnversionedEdits(roles: readonly string[]): void {
+    if (!this.#useGit) return;
+    const base = this.#base_();
+    const pending: Array<{ loaded: LoadedRole; blob: string }> = [];
+    for (const role of roles) {
+      const loaded = this.#load(role);
+      if (loaded.contentChanged || !loaded.diskBytes) continue;
+      const blob = base.blobId(loaded.relPath);
+      if (blob && base.blobIdOf(loaded.diskBytes) !== blob) pending.push({ loaded, blob });
+    }
+    const blobs = base.readBlobs(pending.map((p) => p.blob));
+    for (const { loaded, blob } of pending) {
+      let baseSigned: JSONObject;
+      try {
+        baseSigned = (JSON.parse(blobs.get(blob)!.toString('utf8')) as Envelope).signed;
+      } catch {
+        continue;
+      }
+      const working = loaded.envelope.signed.version as number;
+      const baseVersion = baseSigned.version as number;
+      if (working < baseVersion) {
+        throw new RuleError(
+          'VERSION_ROLLBACK',
+          `${loaded.relPath}: version ${working} is lower than ${baseVersion} at ${this.#baseRef}; versions never go down`,
+        );
+      }
+      if (working === baseVersion && !canonicalBytes(baseSigned).equals(canonicalBytes(loaded.envelope.signed))) {
+        loaded.contentChanged = true;
+        loaded.finalized = false;
+        this.#changes.push(`${loaded.name}: content edited outside tufctl, new version`);
+      }
+    }
+  }
+
   // ---------------------------------------------------------------- trust
 
   /** The delegating role of a delegated targets role (breadth-first from targets). */
@@ -486,6 +526,7 @@ export class Repository {
    * KEY_NOT_TRUSTED when `requireTrusted` and no signer is trusted.
    */
   async sign(role: string, signers: readonly Signer[], requireTrusted = true): Promise<string[]> {
+    this.checkUnversionedEdits([role]);
     this.finalize();
     const loaded = this.#load(role);
     const trusted = new Map<string, TufKeyJSON>();

@@ -123,7 +123,14 @@ export async function doTimestamp(
       `snapshot version ${String(entry.version)} is lower than the ${listed.version} timestamp already lists`,
     );
   }
-  if (!sameJSON(listed, entry)) reasons.push(`snapshot changed (v${String(entry.version)})`);
+  if (!sameJSON(listed, entry)) {
+    const listedVersion = isJSONObject(listed) ? listed.version : undefined;
+    reasons.push(
+      listedVersion === entry.version
+        ? `snapshot.json meta (length/hashes) updated for v${String(entry.version)}`
+        : `snapshot changed (v${String(entry.version)})`,
+    );
+  }
   reasons.push(...reasonsToResign(repo, 'timestamp'));
   if (options.force) reasons.push('forced');
   if (reasons.length === 0) {

@@ -122,7 +122,9 @@ test('snapshot refuses a targets role rolled back below what it lists', () => {
     const doc = readJson(path);
     doc.signed.version = 1;
     writeFileSync(path, JSON.stringify(doc, null, 2) + '\n');
-    ok(['sign', 'targets', '--key', fx.key('targets')], { cwd });
+    const signing = tufctl(['sign', 'targets', '--key', fx.key('targets')], { cwd });
+    assert.equal(signing.code, 1);
+    assert.match(signing.stderr, /VERSION_ROLLBACK/);
     const r = tufctl(['snapshot', '--key', fx.key('online')], { cwd });
     assert.equal(r.code, 1);
     assert.match(r.stderr, /VERSION_ROLLBACK.*targets\.json has version 1 but snapshot already lists version 2/);
@@ -165,6 +167,49 @@ test('timestamp is re-signed when it enters its signing period, and not before',
     assert.equal(due.json.updated, true);
     assert.match(due.json.reasons.join(' '), /signing period/);
     assert.equal(version(cwd, 'timestamp'), 2);
+  } finally {
+    fx.cleanup();
+  }
+});
+
+test('sign catches hand edits: a lowered version is refused, changed content at the same version gets its bump', () => {
+  const fx = newRepository();
+  try {
+    const cwd = fx.repo;
+    ok(
+      [
+        'target',
+        'add-entry',
+        'a',
+        '--length',
+        '1',
+        '--sha256',
+        HEX,
+        '--sign',
+        '--key',
+        fx.key('targets'),
+        '--key',
+        fx.key('online'),
+        '--commit',
+      ],
+      { cwd },
+    );
+    const path = join(cwd, 'metadata', 'targets.json');
+    const doc = readJson(path);
+    doc.signed.targets.a.length = 2;
+    writeFileSync(path, JSON.stringify(doc, null, 2) + '\n');
+    ok(['sign', '--key', fx.key('targets')], { cwd });
+    assert.equal(version(cwd, 'targets'), 3, 'hand-edited content is not signed under an old version');
+    ok(['snapshot', '--key', fx.key('online')], { cwd });
+    ok(['timestamp', '--key', fx.key('online')], { cwd });
+    ok(['verify'], { cwd });
+    git(cwd, 'commit', '-qam', 'edit');
+    const lowered = readJson(path);
+    lowered.signed.version = 2;
+    writeFileSync(path, JSON.stringify(lowered, null, 2) + '\n');
+    const r = tufctl(['sign', '--key', fx.key('targets')], { cwd });
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /VERSION_ROLLBACK/);
   } finally {
     fx.cleanup();
   }
