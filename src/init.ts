@@ -8,7 +8,19 @@
  * timestamp) or given as public key files, in which case the repository is
  * signed only with the private keys supplied.
  */
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, realpathSync, renameSync, rmdirSync, rmSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readlinkSync,
+  realpathSync,
+  renameSync,
+  rmdirSync,
+  rmSync,
+} from 'node:fs';
 import { basename, dirname, join, relative, resolve, isAbsolute } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -55,10 +67,23 @@ export interface InitResult {
   report?: VerifyReport;
 }
 
+function isSymlink(path: string): boolean {
+  try {
+    return lstatSync(path).isSymbolicLink();
+  } catch {
+    return false; // missing, or a path through a symlink loop
+  }
+}
+
 function realpathOfNearest(path: string): string {
   let current = resolve(path);
   const rest: string[] = [];
-  while (!existsSync(current)) {
+  for (let hops = 0; !existsSync(current);) {
+    // A dangling symlink (e.g. KEYDIR -> REPO/keys before REPO exists): follow it, its target decides.
+    if (isSymlink(current) && hops++ < 40) {
+      current = resolve(dirname(current), readlinkSync(current));
+      continue;
+    }
     rest.unshift(current.slice(dirname(current).length + 1));
     const parent = dirname(current);
     if (parent === current) break;
@@ -108,7 +133,6 @@ export async function initRepositoryAt(dirArg: string, options: InitOptions): Pr
       if (existsSync(join(keyDir, `${name}.pem`)))
         throw new KeyError('KEY_INVALID', `${join(keyDir, `${name}.pem`)} already exists; refusing to overwrite a key`);
     }
-    // Keys are written only once the repository has been built successfully.
     for (const name of ['root', 'targets', 'online'] as const) {
       const pair = generateKeyPair(options.keyType ?? 'ed25519');
       pending.push({ name, pair, path: join(keyDir, `${name}.pem`) });
@@ -137,21 +161,30 @@ export async function initRepositoryAt(dirArg: string, options: InitOptions): Pr
   const finalDir = dir;
   mkdirSync(dirname(finalDir), { recursive: true });
   const stagingDir = mkdtempSync(join(dirname(finalDir), `.${basename(finalDir)}.tufctl-init-`));
+  // Keys are written before the repository is built and removed again if building fails:
+  // a repository never exists without the keys that signed it, and a failure leaves nothing behind.
+  const writtenKeys: string[] = [];
+  let keyDirCreated = false;
   try {
-    const result = await buildRepository(stagingDir, finalDir, options, {
-      keys,
-      signers,
-      generated,
-      owner,
-      rootThreshold,
-      targetsThreshold,
-    });
+    let written: InitResult['generated'];
     if (pending.length > 0) {
-      mkdirSync(resolve(options.generateKeys!), { recursive: true, mode: 0o700 });
-      result.generated = {} as NonNullable<InitResult['generated']>;
-      for (const { name, pair, path } of pending) result.generated[name] = writeKeyPair(pair, path);
+      const keyDir = resolve(options.generateKeys!);
+      keyDirCreated = !existsSync(keyDir);
+      mkdirSync(keyDir, { recursive: true, mode: 0o700 });
+      written = {} as NonNullable<InitResult['generated']>;
+      for (const { name, pair, path } of pending) {
+        written[name] = writeKeyPair(pair, path);
+        writtenKeys.push(written[name].privatePath, written[name].publicPath);
+      }
     }
+    const prepared = { keys, signers, generated, owner, rootThreshold, targetsThreshold };
+    const result = await buildRepository(stagingDir, finalDir, options, prepared);
+    if (written) result.generated = written;
     return result;
+  } catch (error) {
+    for (const file of writtenKeys) rmSync(file, { force: true });
+    if (keyDirCreated) rmSync(resolve(options.generateKeys!), { recursive: true, force: true });
+    throw error;
   } finally {
     rmSync(stagingDir, { recursive: true, force: true });
   }

@@ -7,7 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import yargs, { type Argv } from 'yargs';
-import { TufctlError } from '../errors.js';
+import { TufctlError, UsageError } from '../errors.js';
 import * as delegate from './commands/delegate.js';
 import * as init from './commands/init.js';
 import * as inspect from './commands/inspect.js';
@@ -35,7 +35,6 @@ function printError(error: unknown, json: boolean): number {
 
 export async function main(argv: string[]): Promise<number> {
   const json = argv.includes('--json');
-  let usageError: string | undefined;
   let cli: Argv = yargs(argv)
     .scriptName('tufctl')
     .usage('$0 <command> [options]\n\nManage a git-backed TUF repository: edit, sign, verify and export signed metadata.')
@@ -70,19 +69,15 @@ export async function main(argv: string[]): Promise<number> {
     .wrap(Math.min(110, process.stdout.columns || 100))
     .exitProcess(false)
     .fail((message, error) => {
+      // Throwing stops yargs before it runs the command: a usage error must not change anything.
       if (error) throw error;
-      usageError = message;
+      throw new UsageError(message);
     });
   for (const group of [init, keys, targets, delegate, signing, inspect]) cli = group.register(cli);
   try {
     await cli.parseAsync();
   } catch (error) {
     return printError(error, json);
-  }
-  if (usageError) {
-    if (json) process.stdout.write(JSON.stringify({ ok: false, error: { code: 'USAGE', message: usageError } }, null, 2) + '\n');
-    else process.stderr.write(`tufctl: error [USAGE]: ${usageError}\n`);
-    return 2;
   }
   return typeof process.exitCode === 'number' ? process.exitCode : 0;
 }

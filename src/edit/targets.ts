@@ -7,7 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, readFileSync, realpathSync, rmSync, statSync } from 'node:fs';
-import { isAbsolute, relative, resolve, sep } from 'node:path';
+import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Targets } from '@tufjs/models';
 import { TargetError, UsageError } from '../errors.js';
@@ -38,7 +38,7 @@ export class RoleResolver {
   #delegations(role: string): Targets['delegations'] {
     if (!this.#models.has(role)) {
       const signed = this.#repo.signed(role);
-      this.#models.set(role, isJSONObject(signed.delegations) ? Targets.fromJSON(signed).delegations : undefined);
+      this.#models.set(role, isJSONObject(signed.delegations) ? Targets.fromJSON({ ...signed, targets: {} }).delegations : undefined);
     }
     return this.#models.get(role);
   }
@@ -120,8 +120,10 @@ export function addTargets(repo: Repository, targets: readonly TargetDescription
     repo.edit(role, description, (signed) => {
       const table = signed.targets as JSONObject;
       for (const target of list) {
-        const entry: JSONObject = { length: target.length, hashes: { ...target.hashes } };
-        if (target.custom) entry.custom = target.custom;
+        // Keys in sorted order: the file form then needs no sorted copy of every entry.
+        const entry: JSONObject = target.custom
+          ? { custom: target.custom, hashes: { ...target.hashes }, length: target.length }
+          : { hashes: { ...target.hashes }, length: target.length };
         table[target.path] = entry;
       }
     });
@@ -143,7 +145,13 @@ export function describeTargetFiles(
     const absolute = isAbsolute(given) ? given : resolve(cwd, given);
     if (!existsSync(absolute)) throw new TargetError('TARGET_NOT_FOUND', `${given}: no such file`);
     const real = realpathSync(absolute);
-    const rel = relative(realTargetsDir, real);
+    const resolvedRel = relative(realTargetsDir, real);
+    if (resolvedRel === '' || resolvedRel.startsWith('..') || isAbsolute(resolvedRel)) {
+      throw new TargetError('TARGET_OUTSIDE_TARGETS_DIR', `${given} is not under the repository's targets/ directory`);
+    }
+    // A symlink inside targets/ is named by its own path; where it resolves decides whether it is allowed.
+    const linkRel = relative(realTargetsDir, join(realpathSync(dirname(absolute)), basename(absolute)));
+    const rel = linkRel !== '' && !linkRel.startsWith('..') && !isAbsolute(linkRel) ? linkRel : resolvedRel;
     if (rel === '' || rel.startsWith('..') || isAbsolute(rel)) {
       throw new TargetError('TARGET_OUTSIDE_TARGETS_DIR', `${given} is not under the repository's targets/ directory`);
     }

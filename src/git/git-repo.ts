@@ -6,11 +6,11 @@
  * `git cat-file --batch`) so that an edit touching thousands of delegated
  * roles costs two git processes, not thousands.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, lstatSync } from 'node:fs';
 import { join } from 'node:path';
-import { simpleGit, type SimpleGit } from 'simple-git';
+import type { SimpleGit } from 'simple-git';
 import { GitError } from '../errors.js';
 
 function git(dir: string, args: string[], input?: Buffer | string): Buffer {
@@ -58,6 +58,9 @@ export function resolveRef(dir: string, ref: string): string | undefined {
   }
 }
 
+/** A file directly in metadata/ with a plain name (what BaseSnapshot.prefetch looks up). */
+const PLAIN_METADATA_FILE = /^metadata\/[A-Za-z0-9_-][A-Za-z0-9_.-]*\.json$/;
+
 /**
  * Metadata files as they were at a base commit, loaded lazily: blob ids of
  * every file below `metadata/` from one `ls-tree`, contents on demand in one
@@ -67,6 +70,8 @@ export class BaseSnapshot {
   readonly commit: string | undefined;
   readonly #dir: string;
   #blobs: Map<string, string> | undefined;
+  /** Paths looked up one by one (prefetch) while the full listing is not loaded. */
+  readonly #some = new Map<string, string | undefined>();
   #objectFormat: 'sha1' | 'sha256' | undefined;
 
   constructor(dir: string, commit: string | undefined) {
@@ -74,9 +79,31 @@ export class BaseSnapshot {
     this.commit = commit;
   }
 
+  /**
+   * Looks up a few files directly in metadata/ with one small `git ls-tree`,
+   * so that blobId() need not list all of metadata/ (with 16,384 hashed bins
+   * that listing is the slowest part of a one-target edit). Does nothing for
+   * long lists or other paths: blobId() then loads the full listing as before.
+   */
+  prefetch(paths: readonly string[]): void {
+    if (!this.commit || this.#blobs) return;
+    const wanted = [...new Set(paths)].filter((p) => !this.#some.has(p));
+    if (wanted.length === 0 || wanted.length > 32 || !wanted.every((p) => PLAIN_METADATA_FILE.test(p))) return;
+    const out = git(this.#dir, ['ls-tree', '-z', '--full-tree', this.commit, '--', ...wanted]).toString();
+    for (const path of wanted) this.#some.set(path, undefined);
+    for (const entry of out.split('\0')) {
+      if (!entry) continue;
+      const tab = entry.indexOf('\t');
+      const [, type, id] = entry.slice(0, tab).split(' ');
+      const path = entry.slice(tab + 1);
+      if (type === 'blob' && id && this.#some.has(path)) this.#some.set(path, id);
+    }
+  }
+
   /** Blob id of `path` (repository-relative, `/`-separated) at the base, if it existed. */
   blobId(path: string): string | undefined {
     if (!this.commit) return undefined;
+    if (!this.#blobs && this.#some.has(path)) return this.#some.get(path);
     if (!this.#blobs) {
       this.#blobs = new Map();
       const out = git(this.#dir, ['ls-tree', '-r', '-z', '--full-tree', this.commit, '--', 'metadata/']).toString();
@@ -92,10 +119,8 @@ export class BaseSnapshot {
 
   /** The git blob id the given bytes would have in this repository. */
   blobIdOf(bytes: Uint8Array): string {
-    if (!this.#objectFormat) {
-      const format = this.commit ? git(this.#dir, ['rev-parse', '--show-object-format']).toString().trim() : 'sha1';
-      this.#objectFormat = format === 'sha256' ? 'sha256' : 'sha1';
-    }
+    // The object format shows in the length of the commit id (40 or 64 hex digits).
+    if (!this.#objectFormat) this.#objectFormat = this.commit?.length === 64 ? 'sha256' : 'sha1';
     return createHash(this.#objectFormat).update(`blob ${bytes.length}\0`).update(bytes).digest('hex');
   }
 
@@ -137,26 +162,81 @@ export function changedPaths(dir: string): string[] {
   return paths;
 }
 
-export function gitClient(dir: string): SimpleGit {
+/** A simple-git client (loaded on first use: most commands never need it). */
+export async function gitClient(dir: string): Promise<SimpleGit> {
+  const { simpleGit } = await import('simple-git');
   return simpleGit({ baseDir: dir, config: [] });
 }
 
 /** Stages the given repository-relative paths (additions, modifications and deletions). */
+/** From this many paths on, regular files are staged with `git update-index` (see stagePaths). */
+const BULK_STAGE_MIN = 64;
+
+/** Characters that make a git pathspec more than a literal path. */
+const PATHSPEC_MAGIC = /[*?[\\]|^:/;
+
+/**
+ * Stages the given repository-relative paths (additions, modifications and deletions).
+ *
+ * `git add -- PATH...` matches every pathspec against every index entry, which
+ * for 16,384 hashed bins costs seconds of CPU on top of hashing the files. In
+ * bulk, the paths that are regular files are therefore given to one
+ * `git update-index --add --remove --stdin` (literal paths, the same clean and
+ * end-of-line filters as `git add`), once `git check-ignore` has confirmed that
+ * none matches an ignore rule (git add refuses ignored untracked files). Everything
+ * else (deleted files, directories, symbolic links, paths that look like
+ * pathspec patterns, or any ignored file) goes through `git add --all`, as
+ * does every small set of paths.
+ */
 export function stagePaths(dir: string, paths: readonly string[]): void {
   const unique = [...new Set(paths)];
-  for (let i = 0; i < unique.length; i += 500) {
-    git(dir, ['add', '--all', '--', ...unique.slice(i, i + 500)]);
+  let viaAdd = unique;
+  if (unique.length >= BULK_STAGE_MIN) {
+    const files: string[] = [];
+    viaAdd = [];
+    for (const path of unique) {
+      let regular = false;
+      if (!PATHSPEC_MAGIC.test(path)) {
+        try {
+          regular = lstatSync(join(dir, path)).isFile();
+        } catch {
+          // missing: a deletion, staged by git add
+        }
+      }
+      (regular ? files : viaAdd).push(path);
+    }
+    if (files.length > 0 && anyIgnored(dir, files)) viaAdd = unique;
+    else if (files.length > 0) git(dir, ['update-index', '--add', '--remove', '-z', '--stdin'], files.join('\0') + '\0');
+  }
+  for (let i = 0; i < viaAdd.length; i += 500) {
+    git(dir, ['add', '--all', '--', ...viaAdd.slice(i, i + 500)]);
   }
 }
 
+/**
+ * Whether any of these paths matches an ignore rule. `--no-index` (much
+ * faster: without it git looks each path up in the index) also reports
+ * tracked files, which git add would accept: those then take the slower path.
+ */
+function anyIgnored(dir: string, paths: readonly string[]): boolean {
+  const result = spawnSync('git', ['check-ignore', '-z', '--stdin', '--no-index'], {
+    cwd: dir,
+    input: paths.join('\0') + '\0',
+    maxBuffer: 1024 * 1024 * 1024,
+    env: { ...process.env, GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C' },
+  });
+  // 0: some path is ignored; 1: none is; anything else: let git add decide (and report).
+  return result.status !== 1;
+}
+
 export async function initRepository(dir: string): Promise<void> {
-  await gitClient(dir).init(['--initial-branch=main', '--quiet']);
+  await (await gitClient(dir)).init(['--initial-branch=main', '--quiet']);
 }
 
 /** Commits what is staged; throws GIT_FAILED with git's reason (e.g. missing identity). */
 export async function commitStaged(dir: string, message: string): Promise<string> {
   try {
-    const result = await gitClient(dir).commit(message);
+    const result = await (await gitClient(dir)).commit(message);
     return result.commit;
   } catch (error) {
     throw new GitError('GIT_FAILED', `git commit failed: ${(error as Error).message.split('\n')[0]}`);

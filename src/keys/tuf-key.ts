@@ -71,15 +71,59 @@ export function tufKeyFromPublicKey(publicKey: KeyObject): TufKeyJSON {
 }
 
 function rsaPssAsRsaSpki(publicKey: KeyObject): string {
-  // TUF clients expect an rsaEncryption SPKI; rebuild one from the modulus and exponent.
-  const jwk = publicKey.export({ format: 'jwk' });
-  return createPublicKey({ key: { kty: 'RSA', n: String(jwk.n), e: String(jwk.e) }, format: 'jwk' })
+  // TUF clients expect an rsaEncryption SPKI. Node cannot export an RSA-PSS key as JWK or
+  // PKCS#1, so take the RSAPublicKey (modulus, exponent) out of the SPKI's BIT STRING:
+  // SEQUENCE { AlgorithmIdentifier, BIT STRING { 0x00, RSAPublicKey } }.
+  const der = publicKey.export({ format: 'der', type: 'spki' });
+  const element = (offset: number): { start: number; end: number } => {
+    let length = der[offset + 1]!;
+    let start = offset + 2;
+    if (length & 0x80) {
+      const bytes = length & 0x7f;
+      length = 0;
+      for (let i = 0; i < bytes; i++) length = length * 256 + der[start++]!;
+    }
+    return { start, end: start + length };
+  };
+  const algorithm = element(element(0).start);
+  const bits = element(algorithm.end);
+  return createPublicKey({ key: der.subarray(bits.start + 1, bits.end), format: 'der', type: 'pkcs1' })
     .export({ format: 'pem', type: 'spki' })
     .toString();
 }
 
 /** Node key object for a TUF key (hex or PEM encoded), or throws KeyError. */
 export function publicKeyObjectOf(key: TufKeyJSON): KeyObject {
+  const value = key.keyval?.public;
+  // Decoding (PEM or JWK import) costs more than an ed25519 verification: remember
+  // decoded keys, since verifying thousands of hashed bins uses the same few keys.
+  const cacheKey = typeof value === 'string' ? `${String(key.keytype)}\n${value}` : undefined;
+  const cached = cacheKey === undefined ? undefined : KEY_OBJECTS.get(cacheKey);
+  if (cached) return cached;
+  const decoded = decodePublicKey(key);
+  if (cacheKey !== undefined) {
+    if (KEY_OBJECTS.size >= 1024) KEY_OBJECTS.clear();
+    KEY_OBJECTS.set(cacheKey, decoded);
+  }
+  return decoded;
+}
+
+/** Decoded public keys by key type and keyval.public (what decodePublicKey depends on). */
+const KEY_OBJECTS = new Map<string, KeyObject>();
+
+/** SPKI DER of a key object, remembered per object (matching signers to trusted keys compares these). */
+const SPKI_DER = new WeakMap<KeyObject, Buffer>();
+
+export function spkiDerOf(keyObject: KeyObject): Buffer {
+  let der = SPKI_DER.get(keyObject);
+  if (!der) {
+    der = keyObject.export({ format: 'der', type: 'spki' });
+    SPKI_DER.set(keyObject, der);
+  }
+  return der;
+}
+
+function decodePublicKey(key: TufKeyJSON): KeyObject {
   const value = key.keyval?.public;
   if (typeof value !== 'string' || value.length === 0) {
     throw new KeyError('KEY_INVALID', 'key has no keyval.public');

@@ -12,18 +12,20 @@
  *   ref (HEAD by default), however many commands edit it before it is
  *   committed. Versions never go down. Changed content drops its signatures.
  */
+import { createHash } from 'node:crypto';
 import { readFileSync, existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { Metadata, MetadataKind } from '@tufjs/models';
+import { MetadataKind } from '@tufjs/models';
 import { loadConfig, type RepositoryConfig } from '../config.js';
 import { MetadataError, KeyError, RuleError, UsageError, TufctlError } from '../errors.js';
 import { writeFileAtomic } from '../fs-atomic.js';
 import { assertGitRepository, openBaseSnapshot, stagePaths, type BaseSnapshot } from '../git/git-repo.js';
 import { type Signer } from '../keys/signer.js';
-import { type TufKeyJSON, assertTufKey, publicKeyObjectOf, verifyWithKey } from '../keys/tuf-key.js';
-import { canonicalBytes, isJSONObject, toFileBytes, type JSONObject } from './json.js';
+import { type TufKeyJSON, assertTufKey, publicKeyObjectOf, spkiDerOf, verifyWithKey } from '../keys/tuf-key.js';
+import { canonicalBytes, canonicalize, isJSONObject, sameCanonicalText, toFileBytes, type JSONObject } from './json.js';
 import { DEFAULT_PERIODS, expiryFrom, readPeriods, type Periods } from './expiry.js';
 import { isTopLevelRole } from './role-names.js';
+import { checkWithModels } from './model-check.js';
 
 export type RoleKind = 'root' | 'timestamp' | 'snapshot' | 'targets';
 
@@ -117,8 +119,11 @@ export function validateEnvelope(json: unknown, role: string, where: string): En
   if (typeof signed.expires !== 'string' || !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/.test(signed.expires)) {
     throw new MetadataError('METADATA_MALFORMED', `${where}: signed.expires must be an ISO 8601 UTC time like 2030-01-01T00:00:00Z`);
   }
+  if (kind === 'targets' && !isJSONObject(signed.targets)) {
+    throw new MetadataError('METADATA_MALFORMED', `${where}: signed.targets must be an object (path -> target info)`);
+  }
   try {
-    Metadata.fromJSON(MODEL_KIND[kind] as MetadataKind.Root, json as never);
+    checkWithModels(MODEL_KIND[kind], json);
   } catch (error) {
     throw new MetadataError('METADATA_MALFORMED', `${where}: ${(error as Error).message}`);
   }
@@ -141,6 +146,20 @@ export class Repository {
   readonly #baseRef: string;
   readonly #useGit: boolean;
   #base: BaseSnapshot | undefined;
+  /**
+   * Signatures sign() made and verified, with the sha256 of the bytes they
+   * cover: signatureStatus() does not verify them a second time (signing
+   * 16,384 bins would otherwise verify every signature twice).
+   */
+  readonly #verified = new Map<string, string>();
+  /**
+   * Whether some role may await finalize(): set wherever a role's content is
+   * marked changed, so that finalize() (called by every sign()) is not a scan
+   * of every loaded role each time, which is quadratic when signing thousands.
+   */
+  #finalizePending = true;
+  /** meta of snapshot.json at the base ref (null: none or unreadable), read on first use. */
+  #baseSnapshotMeta: Record<string, { version?: number } | null> | null | undefined;
   readonly #changes: string[] = [];
   readonly #extraPaths = new Set<string>();
 
@@ -261,17 +280,30 @@ export class Repository {
    * Applies `mutate` to the role's `signed`. Returns whether the content
    * changed; unchanged content keeps its version and signatures.
    */
-  edit(role: string, description: string, mutate: (signed: JSONObject) => void): boolean {
+  edit(
+    role: string,
+    description: string,
+    mutate: (signed: JSONObject) => void,
+    options: {
+      /**
+       * Top-level fields `mutate` replaces with new values without reading or
+       * modifying the old ones: they are not copied into the draft (snapshot's
+       * `meta` lists every targets role; copying it per edit is wasted work).
+       */
+      replaces?: readonly string[];
+    } = {},
+  ): boolean {
     const loaded = this.#load(role);
-    const before = canonicalBytes(loaded.envelope.signed);
-    const draft = structuredClone(loaded.envelope.signed);
+    const before = canonicalize(loaded.envelope.signed);
+    const draft = draftOf(loaded.envelope.signed, options.replaces ?? []);
     mutate(draft);
     const candidate: Envelope = { ...loaded.envelope, signed: draft };
     validateEnvelope(candidate, role, loaded.relPath);
-    if (canonicalBytes(draft).equals(before)) return false;
+    if (sameCanonicalText(canonicalize(draft), before)) return false;
     loaded.envelope = candidate;
     loaded.contentChanged = true;
     loaded.finalized = false;
+    this.#finalizePending = true;
     this.#changes.push(description);
     return true;
   }
@@ -281,6 +313,7 @@ export class Repository {
     const loaded = this.#load(role);
     loaded.contentChanged = true;
     loaded.finalized = false;
+    this.#finalizePending = true;
     this.#changes.push(description);
   }
 
@@ -299,6 +332,7 @@ export class Repository {
       finalized: false,
       deleted: false,
     });
+    this.#finalizePending = true;
     this.#changes.push(description);
   }
 
@@ -335,6 +369,8 @@ export class Repository {
       return result;
     }
     const base = this.#base_();
+    // snapshot and timestamp are finalized right after nearly every edit: look them up now too.
+    base.prefetch([...roles.map((r) => r.relPath), 'metadata/snapshot.json', 'metadata/timestamp.json']);
     const toRead = new Map<string, string>();
     for (const r of roles) {
       const blob = base.blobId(r.relPath);
@@ -355,17 +391,24 @@ export class Repository {
   /** The version the base snapshot lists for a targets role, if any (guards re-added roles). */
   #baseSnapshotListed(role: string): number | undefined {
     if (!this.#useGit) return undefined;
-    const base = this.#base_();
-    const blob = base.blobId('metadata/snapshot.json');
-    if (!blob) return undefined;
-    const bytes = base.readBlobs([blob]).get(blob)!;
-    try {
-      const meta = (JSON.parse(bytes.toString()) as { signed?: { meta?: Record<string, { version?: number }> } }).signed?.meta;
-      const version = meta?.[`${role}.json`]?.version;
-      return typeof version === 'number' ? version : undefined;
-    } catch {
-      return undefined;
+    // Read and parsed once per session (the base does not move), not once per new role:
+    // creating 16,384 hashed bins would otherwise run 16,384 git processes.
+    if (this.#baseSnapshotMeta === undefined) {
+      let listed: Record<string, { version?: number } | null> | null = null;
+      const base = this.#base_();
+      const blob = base.blobId('metadata/snapshot.json');
+      if (blob) {
+        const bytes = base.readBlobs([blob]).get(blob)!;
+        try {
+          listed = (JSON.parse(bytes.toString()) as { signed?: { meta?: Record<string, { version?: number }> } }).signed?.meta ?? null;
+        } catch {
+          // unparsable: nothing listed
+        }
+      }
+      this.#baseSnapshotMeta = listed;
     }
+    const version = this.#baseSnapshotMeta?.[`${role}.json`]?.version;
+    return typeof version === 'number' ? version : undefined;
   }
 
   /**
@@ -373,8 +416,12 @@ export class Repository {
    * and drops its (now invalid) signatures. Idempotent.
    */
   finalize(): void {
+    if (!this.#finalizePending) return;
     const pending = [...this.#roles.values()].filter((r) => r.contentChanged && !r.finalized && !r.deleted);
-    if (pending.length === 0) return;
+    if (pending.length === 0) {
+      this.#finalizePending = false;
+      return;
+    }
     const baseVersions = this.#baseVersions(pending);
     for (const loaded of pending) {
       const signed = loaded.envelope.signed;
@@ -398,6 +445,7 @@ export class Repository {
       loaded.envelope.signatures = [];
       loaded.finalized = true;
     }
+    this.#finalizePending = false;
   }
 
   /**
@@ -435,6 +483,7 @@ export class Repository {
       if (working === baseVersion && !canonicalBytes(baseSigned).equals(canonicalBytes(loaded.envelope.signed))) {
         loaded.contentChanged = true;
         loaded.finalized = false;
+        this.#finalizePending = true;
         this.#changes.push(`${loaded.name}: content edited outside tufctl, new version`);
       }
     }
@@ -504,11 +553,15 @@ export class Repository {
   signatureStatus(role: string, trust: RoleTrust = this.trustFor(role)): SignatureStatus {
     const envelope = this.envelope(role);
     const data = canonicalBytes(envelope.signed);
+    let digest: string | undefined;
     const valid: string[] = [];
     for (const keyId of trust.keyIds) {
       const key = trust.keys[keyId];
       const signature = envelope.signatures.find((s) => s.keyid === keyId);
-      if (key && signature && signature.sig !== '' && verifyWithKey(key, data, signature.sig)) valid.push(keyId);
+      if (!key || !signature || signature.sig === '') continue;
+      const memo = this.#verified.get(verifiedKey(keyId, key, signature.sig));
+      if (memo !== undefined && memo === (digest ??= sha256Hex(data))) valid.push(keyId);
+      else if (verifyWithKey(key, data, signature.sig)) valid.push(keyId);
     }
     return {
       role,
@@ -548,9 +601,11 @@ export class Repository {
       const keyId = matchKeyId(signer, trusted);
       if (!keyId) continue;
       const sig = await signer.sign(data);
-      if (!verifyWithKey(trusted.get(keyId)!, data, sig)) {
+      const key = trusted.get(keyId)!;
+      if (!verifyWithKey(key, data, sig)) {
         throw new KeyError('KEY_INVALID', `signature by ${signer.source} does not verify with key ${keyId}`);
       }
+      this.#verified.set(verifiedKey(keyId, key, sig), sha256Hex(data));
       loaded.envelope.signatures = [...loaded.envelope.signatures.filter((s) => s.keyid !== keyId), { keyid: keyId, sig }];
       loaded.envelope.signatures.sort((a, b) => (a.keyid < b.keyid ? -1 : a.keyid > b.keyid ? 1 : 0));
       loaded.signaturesChanged = true;
@@ -614,6 +669,25 @@ export class Repository {
   }
 }
 
+/** What a signature's verification depends on besides the data: the key's id and material, and the signature. */
+function verifiedKey(keyId: string, key: TufKeyJSON, sig: string): string {
+  return `${keyId}\n${String(key.keytype)}\n${String(key.scheme)}\n${String(key.keyval?.public)}\n${sig}`;
+}
+
+function sha256Hex(data: Uint8Array): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+/** A deep copy of `signed` for edit(), sharing (not copying) the fields the edit replaces. */
+function draftOf(signed: JSONObject, replaces: readonly string[]): JSONObject {
+  if (replaces.length === 0) return structuredClone(signed);
+  const rest: JSONObject = { ...signed };
+  for (const field of replaces) delete rest[field];
+  const draft = structuredClone(rest);
+  for (const field of replaces) if (Object.hasOwn(signed, field)) draft[field] = signed[field]!;
+  return draft;
+}
+
 export function trustFromEntry(keys: JSONObject, entry: JSONObject): RoleTrust {
   const keyIds = Array.isArray(entry.keyids) ? (entry.keyids as string[]) : [];
   const typed: Record<string, TufKeyJSON> = {};
@@ -652,10 +726,10 @@ function parseVersion(bytes: Buffer): number | undefined {
 /** Finds the trusted key id of a signer: by id, else by equal public key (for legacy key ids). */
 function matchKeyId(signer: Signer, trusted: Map<string, TufKeyJSON>): string | undefined {
   if (trusted.has(signer.keyId)) return signer.keyId;
-  const mine = publicKeyObjectOf(signer.publicKey).export({ format: 'der', type: 'spki' });
+  const mine = spkiDerOf(publicKeyObjectOf(signer.publicKey));
   for (const [id, key] of trusted) {
     try {
-      if (publicKeyObjectOf(key).export({ format: 'der', type: 'spki' }).equals(mine)) return id;
+      if (spkiDerOf(publicKeyObjectOf(key)).equals(mine)) return id;
     } catch {
       // an unparsable trusted key cannot match
     }

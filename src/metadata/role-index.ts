@@ -6,12 +6,14 @@
  * edit would cost seconds, so entries are cached in `.git/tufctl/role-index.json`
  * and trusted only while the file's size, mtime and inode are unchanged and
  * its mtime predates the cache (the rule git uses for its index). Files the
- * current session changed are taken from memory. `verify` never uses this
- * cache: it reads every file.
+ * current session changed are taken from memory. The cache file is rewritten
+ * only once enough entries were refreshed from their files (a one-target edit
+ * re-reads the one or two bins changed since, rather than rewriting megabytes).
+ * `verify` never uses this cache: it reads every file.
  */
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, sep } from 'node:path';
 import { writeFileAtomic } from '../fs-atomic.js';
 import { MetadataError } from '../errors.js';
 import { isJSONObject, type JSONObject } from './json.js';
@@ -65,6 +67,9 @@ function describe(bytes: Buffer, role: string): RoleFileInfo {
   return info;
 }
 
+/** The cache is rewritten once at least this many entries had to be read from their files. */
+const PERSIST_AFTER = 32;
+
 export function binNames(prefix: string, bits: number): string[] {
   const count = 2 ** bits;
   const width = (count - 1).toString(16).length;
@@ -77,10 +82,13 @@ export class RoleIndex {
   readonly #repo: Repository;
   readonly #cachePath: string | undefined;
   #cache: CacheFile;
-  #dirty = false;
+  /** Entries read from their files since the cache was loaded or written. */
+  #refreshed = 0;
+  readonly #metadataDir: string;
 
   constructor(repo: Repository) {
     this.#repo = repo;
+    this.#metadataDir = join(repo.dir, 'metadata');
     const gitDir = join(repo.dir, '.git');
     this.#cachePath = existsSync(gitDir) && statSync(gitDir).isDirectory() ? join(gitDir, 'tufctl', 'role-index.json') : undefined;
     this.#cache = { format: 1, writtenAt: 0, entries: {} };
@@ -96,12 +104,17 @@ export class RoleIndex {
 
   /** Info for one role's file as it is now (including unsaved edits). */
   info(role: string): RoleFileInfo | undefined {
+    return this.#info(role, new Set(this.#repo.changedRoles()));
+  }
+
+  #info(role: string, changed: ReadonlySet<string>): RoleFileInfo | undefined {
     const repo = this.#repo;
-    if (repo.changedRoles().includes(role)) {
+    if (changed.has(role)) {
       if (!repo.has(role)) return undefined;
       return describe(repo.fileBytes(role), role);
     }
-    const path = repo.metadataPath(role);
+    // (what repo.metadataPath() returns, without a path.join per role: there may be thousands)
+    const path = role.includes('/') || role.includes('\\') ? repo.metadataPath(role) : `${this.#metadataDir}${sep}${role}.json`;
     let stat;
     try {
       stat = statSync(path);
@@ -120,7 +133,7 @@ export class RoleIndex {
     }
     const info = describe(readFileSync(path), role);
     this.#cache.entries[role] = { ...info, size: stat.size, mtimeMs: stat.mtimeMs, ino: stat.ino };
-    this.#dirty = true;
+    this.#refreshed++;
     return info;
   }
 
@@ -132,11 +145,14 @@ export class RoleIndex {
     const out: Array<{ role: string; parent: string | undefined; info: RoleFileInfo | undefined }> = [];
     const seen = new Set<string>();
     const queue: Array<[string, string | undefined]> = [['targets', undefined]];
-    while (queue.length > 0) {
-      const [role, parent] = queue.shift()!;
+    // Roles changed in this session, computed once (not per role: there may be thousands).
+    const changed = new Set(this.#repo.changedRoles());
+    // An index into the queue rather than shift(), which is linear per call on large arrays.
+    for (let next = 0; next < queue.length; next++) {
+      const [role, parent] = queue[next]!;
       if (seen.has(role)) continue;
       seen.add(role);
-      const info = this.info(role);
+      const info = this.#info(role, changed);
       out.push({ role, parent, info });
       if (!info) continue;
       for (const child of info.children) queue.push([child, role]);
@@ -147,13 +163,15 @@ export class RoleIndex {
 
   /** Persists the cache (best effort; the cache is only an accelerator). */
   persist(): void {
-    if (!this.#cachePath || !this.#dirty) return;
+    // Rewriting the whole cache (megabytes for thousands of bins) to record a handful of
+    // changed files costs more than reading those files again next time.
+    if (!this.#cachePath || this.#refreshed < PERSIST_AFTER) return;
     try {
       mkdirSync(join(this.#cachePath, '..'), { recursive: true });
       // Entries are trusted only for files last modified before this moment.
       this.#cache.writtenAt = Date.now();
       writeFileAtomic(this.#cachePath, JSON.stringify(this.#cache));
-      this.#dirty = false;
+      this.#refreshed = 0;
     } catch {
       // ignore: a missing cache only costs time
     }

@@ -15,7 +15,7 @@ import { createHash } from 'node:crypto';
 import { RuleError } from '../errors.js';
 import type { Signer } from '../keys/signer.js';
 import { parseExpiry, signingState } from './expiry.js';
-import { canonicalBytes, isJSONObject, type JSONObject } from './json.js';
+import { isJSONObject, sameCanonical, type JSONObject } from './json.js';
 import type { Repository } from './repository.js';
 import { RoleIndex } from './role-index.js';
 
@@ -91,9 +91,14 @@ export async function doSnapshot(
   if (reasons.length === 0) {
     return { role: 'snapshot', updated: false, version: repo.version('snapshot'), reasons: ['up to date'], signedWith: [] };
   }
-  const contentChanged = repo.edit('snapshot', `snapshot: ${reasons.join('; ')}`, (signed) => {
-    signed.meta = meta;
-  });
+  const contentChanged = repo.edit(
+    'snapshot',
+    `snapshot: ${reasons.join('; ')}`,
+    (signed) => {
+      signed.meta = meta;
+    },
+    { replaces: ['meta'] },
+  );
   // Content identical: re-signing still needs a fresh version and expiry.
   if (!contentChanged) repo.renew('snapshot', `snapshot: ${reasons.join('; ')}`);
   repo.finalize();
@@ -163,5 +168,5 @@ function summarise(items: string[]): string {
 /** Order-insensitive equality of two meta entries (files store keys sorted). */
 function sameJSON(a: unknown, b: unknown): boolean {
   if (a === undefined || b === undefined) return a === b;
-  return canonicalBytes(a).equals(canonicalBytes(b));
+  return sameCanonical(a, b);
 }

@@ -14,11 +14,17 @@ export function targetPathProblem(path: string): string | undefined {
   if (path.startsWith('/')) return 'is absolute';
   if (path.includes('\\')) return 'contains a backslash';
   // eslint-disable-next-line no-control-regex
-  if (/[\u0000-\u001f\u007f]/.test(path)) return 'contains control characters';
+  if (/[\u0000-\u001f\u007f-\u009f]/.test(path)) return 'contains control characters';
+  if (/[\u061c\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]/.test(path)) {
+    return 'contains invisible or bidirectional-override characters (a name must read as it is)';
+  }
   const segments = path.split('/');
   if (segments.some((s) => s === '')) return 'has an empty path segment';
   if (segments.some((s) => s === '..')) return 'contains a ".." segment';
   if (segments.some((s) => s === '.')) return 'contains a "." segment';
+  if (segments.length === 1 && !/^[A-Za-z0-9_.-]+$/.test(path)) {
+    return 'is a top-level target name with characters a registry tag cannot carry (use A-Z a-z 0-9 _ . -)';
+  }
   if (segments.length === 1 && path.length > MAX_TOP_LEVEL_NAME) {
     return `is ${path.length} characters long; top-level target names are limited to ${MAX_TOP_LEVEL_NAME} so the registry tag <sha256>.<name> fits in 128 characters`;
   }
