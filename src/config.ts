@@ -19,12 +19,23 @@ export interface RepositoryConfig {
   snapshotMetaHashes: boolean;
   /** Record length and sha256 of snapshot.json in timestamp meta. */
   timestampMetaHashes: boolean;
+  /** Where `tufctl publish` publishes by default (oci://HOST/NAMESPACE or oci-layout:DIR). */
+  publishTo: string;
+  /** Repository names under the registry namespace. */
+  metadataRepository: string;
+  targetsRepository: string;
+  /** Content of the version-constraints target `init` creates (a semver range registry clients check). */
+  versionConstraints: string;
 }
 
 export const DEFAULT_CONFIG: RepositoryConfig = {
   baseRef: 'HEAD',
   snapshotMetaHashes: false,
   timestampMetaHashes: true,
+  publishTo: 'oci-layout:oci-layout',
+  metadataRepository: 'tuf-metadata',
+  targetsRepository: 'tuf-targets',
+  versionConstraints: '>= v0.1.7-0',
 };
 
 const KNOWN_KEYS = new Set(['$schema', 'version', ...Object.keys(DEFAULT_CONFIG)]);
@@ -51,6 +62,18 @@ export function loadConfig(repoDir: string): RepositoryConfig {
       throw new TufctlError('CONFIG_INVALID', `${CONFIG_FILE}: baseRef must be a non-empty string`);
     }
     config.baseRef = input.baseRef;
+  }
+  for (const key of ['publishTo', 'metadataRepository', 'targetsRepository', 'versionConstraints'] as const) {
+    if (input[key] !== undefined) {
+      if (typeof input[key] !== 'string' || input[key] === '')
+        throw new TufctlError('CONFIG_INVALID', `${CONFIG_FILE}: ${key} must be a non-empty string`);
+      config[key] = input[key];
+    }
+  }
+  for (const key of ['metadataRepository', 'targetsRepository'] as const) {
+    if (!/^[a-z0-9]+([._-][a-z0-9]+)*(\/[a-z0-9]+([._-][a-z0-9]+)*)*$/.test(config[key])) {
+      throw new TufctlError('CONFIG_INVALID', `${CONFIG_FILE}: ${key} "${config[key]}" is not a valid OCI repository name`);
+    }
   }
   for (const key of ['snapshotMetaHashes', 'timestampMetaHashes'] as const) {
     if (input[key] !== undefined) {

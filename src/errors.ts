@@ -35,7 +35,12 @@ export type ErrorCode =
   | 'GIT_DIRTY'
   | 'GIT_FAILED'
   | 'DIRECTORY_NOT_EMPTY'
-  | 'IO_FAILED';
+  | 'IO_FAILED'
+  | 'REGISTRY_AUTH'
+  | 'REGISTRY_UNREACHABLE'
+  | 'REGISTRY_ERROR'
+  | 'PUBLISH_REFUSED'
+  | 'DIGEST_MISMATCH';
 
 export class TufctlError extends Error {
   readonly code: ErrorCode;

@@ -10,6 +10,7 @@
  */
 import {
   cpSync,
+  writeFileSync,
   existsSync,
   lstatSync,
   mkdirSync,
@@ -36,6 +37,8 @@ import type { JSONObject } from './metadata/json.js';
 import { Repository } from './metadata/repository.js';
 import { doSnapshot, doTimestamp } from './metadata/snapshot-timestamp.js';
 import { verifyRepository, type VerifyReport } from './verify/verify-repository.js';
+import { addTargetFiles } from './edit/targets.js';
+import { VERSION_CONSTRAINTS_TARGET } from './oci/publish.js';
 
 export const TEMPLATE_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'repo-template');
 
@@ -56,6 +59,8 @@ export interface InitOptions {
   onlineUri?: string;
   commit?: boolean;
   now?: Date;
+  /** Content of the version-constraints target (default from tufctl.json: ">= v0.1.7-0"). */
+  versionConstraints?: string;
 }
 
 export interface InitResult {
@@ -246,6 +251,10 @@ async function buildRepository(dir: string, finalDir: string, options: InitOptio
     },
     'create targets',
   );
+  // Registry TUF clients refuse to start without a version-constraints target.
+  const constraints = options.versionConstraints ?? repo.config.versionConstraints;
+  writeFileSync(join(dir, 'targets', VERSION_CONSTRAINTS_TARGET), constraints);
+  addTargetFiles(repo, [join(dir, 'targets', VERSION_CONSTRAINTS_TARGET)]);
   repo.createRole(
     'snapshot',
     {

@@ -12,6 +12,7 @@ import * as delegate from './commands/delegate.js';
 import * as init from './commands/init.js';
 import * as inspect from './commands/inspect.js';
 import * as keys from './commands/keys.js';
+import * as publish from './commands/publish.js';
 import * as signing from './commands/signing.js';
 import * as targets from './commands/targets.js';
 
@@ -73,7 +74,7 @@ export async function main(argv: string[]): Promise<number> {
       if (error) throw error;
       throw new UsageError(message);
     });
-  for (const group of [init, keys, targets, delegate, signing, inspect]) cli = group.register(cli);
+  for (const group of [init, keys, targets, delegate, signing, inspect, publish]) cli = group.register(cli);
   try {
     await cli.parseAsync();
   } catch (error) {

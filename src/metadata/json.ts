@@ -12,56 +12,53 @@ export interface JSONObject {
 }
 
 /**
- * A copy of `value` with the keys of every object in sorted order and
- * undefined members left out (what the file form serialises). Plain objects
- * and arrays that are already in that form are returned as they are instead
- * of copied: parsed metadata is sorted already, and copying a million target
- * entries only to serialise them costs seconds. JSON.stringify gives the same
- * text for either.
+ * `value` with the keys of every object in sorted order and undefined members
+ * left out (what the file form serialises): a copy where something is out of
+ * order, the value itself where it is in file order already (parsed metadata
+ * is; copying a million target entries only to serialise them costs seconds).
+ * JSON.stringify gives the same text for either.
  */
 function sortKeys(value: unknown): unknown {
-  if (Array.isArray(value)) {
-    let out: unknown[] | undefined = Object.getPrototypeOf(value) === Array.prototype ? undefined : [];
-    for (let i = 0; i < value.length; i++) {
-      const element: unknown = value[i];
-      const sorted = sortKeys(element);
-      if (out === undefined && (sorted !== element || !reusable(element) || !(i in value))) out = value.slice(0, i);
-      if (out !== undefined) out[i] = sorted;
-    }
-    if (out !== undefined) out.length = value.length;
-    return out ?? value;
-  }
+  if (inFileOrder(value)) return value;
+  if (Array.isArray(value)) return value.map(sortKeys);
   if (value !== null && typeof value === 'object') {
     const input = value as Record<string, unknown>;
-    const keys = Object.keys(input);
-    let sortedKeys = keys;
-    for (let i = 1; i < keys.length; i++) {
-      if (keys[i - 1]! > keys[i]!) {
-        sortedKeys = [...keys].sort();
-        break;
-      }
-    }
-    const proto: unknown = Object.getPrototypeOf(input);
-    let same = sortedKeys === keys && (proto === Object.prototype || proto === null);
-    const values: unknown[] = new Array<unknown>(sortedKeys.length);
-    for (let i = 0; i < sortedKeys.length; i++) {
-      const v = input[sortedKeys[i]!];
-      const sorted = v === undefined ? undefined : sortKeys(v);
-      if (same && (sorted !== v || !reusable(v))) same = false;
-      values[i] = sorted;
-    }
-    if (same) return input;
     const out: Record<string, unknown> = {};
-    for (let i = 0; i < sortedKeys.length; i++) if (values[i] !== undefined) out[sortedKeys[i]!] = values[i];
+    for (const key of Object.keys(input).sort()) {
+      const v = input[key];
+      if (v !== undefined) out[key] = sortKeys(v);
+    }
     return out;
   }
   return value;
 }
 
-/** Values JSON.stringify renders the same whether or not they sit in a copy. */
-function reusable(value: unknown): boolean {
+/**
+ * Whether JSON.stringify renders `value` as it would render sortKeys' copy of
+ * it: only JSON values, plain objects whose keys are in sorted order with no
+ * undefined members, plain arrays without holes.
+ */
+function inFileOrder(value: unknown): boolean {
   const type = typeof value;
-  return type === 'string' || type === 'number' || type === 'boolean' || type === 'object';
+  if (type === 'string' || type === 'number' || type === 'boolean' || value === null) return true;
+  if (type !== 'object') return false;
+  if (Array.isArray(value)) {
+    if (Object.getPrototypeOf(value) !== Array.prototype) return false;
+    for (let i = 0; i < value.length; i++) if (!(i in value) || !inFileOrder(value[i])) return false;
+    return true;
+  }
+  const proto: unknown = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null) return false;
+  const object = value as Record<string, unknown>;
+  let previous: string | undefined;
+  // for-in: no array of keys per object (own keys come in Object.keys order)
+  for (const key in object) {
+    if (previous !== undefined && previous > key) return false;
+    previous = key;
+    const v = object[key];
+    if (v === undefined || !inFileOrder(v)) return false;
+  }
+  return true;
 }
 
 /** The file form written to git: sorted keys, 2-space indent, trailing newline. */
@@ -79,12 +76,101 @@ export function canonicalBytes(signed: unknown): Buffer {
  * without encoding both in the common case of equal text.
  */
 export function sameCanonicalText(a: string, b: string): boolean {
-  return a === b || Buffer.from(a, 'utf8').equals(Buffer.from(b, 'utf8'));
+  if (a === b) return true;
+  // Different texts encode to different bytes unless lone surrogates (all encoded as U+FFFD) are involved.
+  if (!SURROGATE.test(a) && !SURROGATE.test(b)) return false;
+  return Buffer.from(a, 'utf8').equals(Buffer.from(b, 'utf8'));
 }
+
+const SURROGATE = /[\ud800-\udfff]/;
 
 /** `canonicalBytes(a).equals(canonicalBytes(b))`, cheaper. */
 export function sameCanonical(a: unknown, b: unknown): boolean {
-  return sameCanonicalText(canonicalize(a), canonicalize(b));
+  const simple = simpleEqual(a, b);
+  return simple !== undefined ? simple : sameCanonicalText(canonicalize(a), canonicalize(b));
+}
+
+/**
+ * Equality of two values made of plain objects, arrays without holes,
+ * integers, booleans, null and strings without surrogates: exactly when their
+ * canonical forms are equal, decided without building them (snapshot compares
+ * 16,384 meta entries per edit). undefined when anything else is met.
+ */
+function simpleEqual(a: unknown, b: unknown): boolean | undefined {
+  if (typeof a === 'string' && typeof b === 'string') {
+    if (a === b) return true;
+    return SURROGATE.test(a) || SURROGATE.test(b) ? undefined : false;
+  }
+  if (typeof a === 'number' && typeof b === 'number') {
+    return Number.isInteger(a) && Number.isInteger(b) ? a === b : undefined;
+  }
+  if (a === null || typeof a === 'boolean') {
+    if (b === null || typeof b === 'boolean' || typeof b === 'string' || (typeof b === 'number' && Number.isInteger(b))) return a === b;
+    return undefined;
+  }
+  if (typeof a !== 'object' || typeof b !== 'object' || b === null) return undefined;
+  if (Array.isArray(a) !== Array.isArray(b)) {
+    return plainJSON(a) && plainJSON(b) ? false : undefined;
+  }
+  if (Array.isArray(a)) {
+    const other = b as unknown[];
+    if (Object.getPrototypeOf(a) !== Array.prototype || Object.getPrototypeOf(other) !== Array.prototype) return undefined;
+    let result = a.length === other.length;
+    for (let i = 0; i < Math.max(a.length, other.length); i++) {
+      if (!(i in a) || !(i in other)) return undefined;
+      const equal = simpleEqual(a[i], other[i]);
+      if (equal === undefined) return undefined;
+      if (!equal) result = false;
+    }
+    return result;
+  }
+  const x = a as Record<string, unknown>;
+  const y = b as Record<string, unknown>;
+  if (!plainObject(x) || !plainObject(y)) return undefined;
+  const keys = Object.keys(x);
+  const otherKeys = Object.keys(y);
+  let result = keys.length === otherKeys.length;
+  for (const key of keys) {
+    if (SURROGATE.test(key)) return undefined;
+    if (!isOwnEnumerable(y, key)) {
+      if (!plainJSON(x[key])) return undefined;
+      result = false;
+      continue;
+    }
+    const equal = simpleEqual(x[key], y[key]);
+    if (equal === undefined) return undefined;
+    if (!equal) result = false;
+  }
+  for (const key of otherKeys) {
+    if (SURROGATE.test(key) || (!isOwnEnumerable(x, key) && !plainJSON(y[key]))) return undefined;
+  }
+  return result;
+}
+
+/** Whether canonicalize (which takes Object.keys) would include `key` of `object`. */
+function isOwnEnumerable(object: object, key: string): boolean {
+  return Object.prototype.propertyIsEnumerable.call(object, key);
+}
+
+function plainObject(value: object): boolean {
+  const proto: unknown = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
+/** Whether canonicalize encodes `value` without throwing and simpleEqual understands it. */
+function plainJSON(value: unknown): boolean {
+  if (typeof value === 'string') return !SURROGATE.test(value);
+  if (typeof value === 'number') return Number.isInteger(value);
+  if (typeof value === 'boolean' || value === null) return true;
+  if (typeof value !== 'object') return false;
+  if (Array.isArray(value)) {
+    if (Object.getPrototypeOf(value) !== Array.prototype) return false;
+    for (let i = 0; i < value.length; i++) if (!(i in value) || !plainJSON(value[i])) return false;
+    return true;
+  }
+  if (!plainObject(value)) return false;
+  for (const key of Object.keys(value)) if (SURROGATE.test(key) || !plainJSON((value as Record<string, unknown>)[key])) return false;
+  return true;
 }
 
 const NEEDS_ESCAPE = /[\\"]/;

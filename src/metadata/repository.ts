@@ -12,7 +12,6 @@
  *   ref (HEAD by default), however many commands edit it before it is
  *   committed. Versions never go down. Changed content drops its signatures.
  */
-import { createHash } from 'node:crypto';
 import { readFileSync, existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { MetadataKind } from '@tufjs/models';
@@ -71,6 +70,8 @@ interface LoadedRole {
   relPath: string;
   /** Bytes as read from disk (undefined for a role created in this session). */
   diskBytes: Buffer | undefined;
+  /** signed.version in diskBytes, if a number (kept with diskBytes rather than parsed out of them again). */
+  diskVersion: number | undefined;
   envelope: Envelope;
   contentChanged: boolean;
   signaturesChanged: boolean;
@@ -147,11 +148,12 @@ export class Repository {
   readonly #useGit: boolean;
   #base: BaseSnapshot | undefined;
   /**
-   * Signatures sign() made and verified, with the sha256 of the bytes they
-   * cover: signatureStatus() does not verify them a second time (signing
-   * 16,384 bins would otherwise verify every signature twice).
+   * Signatures sign() just made and verified, with the exact bytes they cover:
+   * signatureStatus() finding the same signature by the same key over equal
+   * bytes need not verify it a second time (signing 16,384 bins would
+   * otherwise verify every signature twice). Used once, and only the latest few kept.
    */
-  readonly #verified = new Map<string, string>();
+  readonly #verified = new Map<string, Buffer>();
   /**
    * Whether some role may await finalize(): set wherever a role's content is
    * marked changed, so that finalize() (called by every sign()) is not a scan
@@ -218,6 +220,7 @@ export class Repository {
       name: role,
       relPath,
       diskBytes: bytes,
+      diskVersion: versionOf(envelope.signed),
       envelope,
       contentChanged: false,
       signaturesChanged: false,
@@ -326,6 +329,7 @@ export class Repository {
       name: role,
       relPath: `metadata/${role}.json`,
       diskBytes: undefined,
+      diskVersion: undefined,
       envelope,
       contentChanged: true,
       signaturesChanged: false,
@@ -365,7 +369,7 @@ export class Repository {
   #baseVersions(roles: LoadedRole[]): Map<string, number | undefined> {
     const result = new Map<string, number | undefined>();
     if (!this.#useGit) {
-      for (const r of roles) result.set(r.name, r.diskBytes ? (parseVersion(r.diskBytes) ?? undefined) : undefined);
+      for (const r of roles) result.set(r.name, r.diskBytes ? r.diskVersion : undefined);
       return result;
     }
     const base = this.#base_();
@@ -375,7 +379,7 @@ export class Repository {
     for (const r of roles) {
       const blob = base.blobId(r.relPath);
       if (!blob) result.set(r.name, undefined);
-      else if (r.diskBytes && base.blobIdOf(r.diskBytes) === blob) result.set(r.name, parseVersion(r.diskBytes));
+      else if (r.diskBytes && base.blobIdOf(r.diskBytes) === blob) result.set(r.name, r.diskVersion);
       else toRead.set(r.name, blob);
     }
     const blobs = base.readBlobs([...toRead.values()]);
@@ -553,15 +557,17 @@ export class Repository {
   signatureStatus(role: string, trust: RoleTrust = this.trustFor(role)): SignatureStatus {
     const envelope = this.envelope(role);
     const data = canonicalBytes(envelope.signed);
-    let digest: string | undefined;
     const valid: string[] = [];
     for (const keyId of trust.keyIds) {
       const key = trust.keys[keyId];
       const signature = envelope.signatures.find((s) => s.keyid === keyId);
       if (!key || !signature || signature.sig === '') continue;
-      const memo = this.#verified.get(verifiedKey(keyId, key, signature.sig));
-      if (memo !== undefined && memo === (digest ??= sha256Hex(data))) valid.push(keyId);
-      else if (verifyWithKey(key, data, signature.sig)) valid.push(keyId);
+      const memoKey = verifiedKey(keyId, key, signature.sig);
+      const memo = this.#verified.get(memoKey);
+      if (memo !== undefined && memo.equals(data)) {
+        this.#verified.delete(memoKey);
+        valid.push(keyId);
+      } else if (verifyWithKey(key, data, signature.sig)) valid.push(keyId);
     }
     return {
       role,
@@ -605,7 +611,9 @@ export class Repository {
       if (!verifyWithKey(key, data, sig)) {
         throw new KeyError('KEY_INVALID', `signature by ${signer.source} does not verify with key ${keyId}`);
       }
-      this.#verified.set(verifiedKey(keyId, key, sig), sha256Hex(data));
+      this.#verified.set(verifiedKey(keyId, key, sig), data);
+      // Only the latest few are kept: the status check comes right after signing.
+      if (this.#verified.size > 8) this.#verified.delete(this.#verified.keys().next().value!);
       loaded.envelope.signatures = [...loaded.envelope.signatures.filter((s) => s.keyid !== keyId), { keyid: keyId, sig }];
       loaded.envelope.signatures.sort((a, b) => (a.keyid < b.keyid ? -1 : a.keyid > b.keyid ? 1 : 0));
       loaded.signaturesChanged = true;
@@ -649,6 +657,7 @@ export class Repository {
         written.push(rel);
       }
       loaded.diskBytes = bytes;
+      loaded.diskVersion = versionOf(loaded.envelope.signed);
       loaded.contentChanged = false;
       loaded.signaturesChanged = false;
     }
@@ -672,10 +681,6 @@ export class Repository {
 /** What a signature's verification depends on besides the data: the key's id and material, and the signature. */
 function verifiedKey(keyId: string, key: TufKeyJSON, sig: string): string {
   return `${keyId}\n${String(key.keytype)}\n${String(key.scheme)}\n${String(key.keyval?.public)}\n${sig}`;
-}
-
-function sha256Hex(data: Uint8Array): string {
-  return createHash('sha256').update(data).digest('hex');
 }
 
 /** A deep copy of `signed` for edit(), sharing (not copying) the fields the edit replaces. */
@@ -712,6 +717,12 @@ export function isSuccinctBin(succinct: JSONObject, role: string): boolean {
   const suffixLen = Math.max(1, Math.ceil((2 ** bits - 1).toString(16).length));
   if (suffix.length !== suffixLen || !/^[0-9a-f]+$/.test(suffix)) return false;
   return parseInt(suffix, 16) < 2 ** bits;
+}
+
+/** What parseVersion() finds in the file form of an envelope with this `signed` (JSON turns non-finite numbers into null). */
+function versionOf(signed: JSONObject): number | undefined {
+  const version = signed.version;
+  return typeof version === 'number' && Number.isFinite(version) ? version : undefined;
 }
 
 function parseVersion(bytes: Buffer): number | undefined {

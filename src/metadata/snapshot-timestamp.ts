@@ -48,7 +48,7 @@ export async function doSnapshot(
   signers: readonly Signer[],
   options: { force?: boolean } = {},
 ): Promise<OnlineRoleResult> {
-  const index = new RoleIndex(repo);
+  const index = new RoleIndex(repo, { fileHashes: repo.config.snapshotMetaHashes });
   const entries = index.walk();
   index.persist();
   const current = repo.signed('snapshot').meta as JSONObject;
@@ -77,8 +77,8 @@ export async function doSnapshot(
     }
     const entry: JSONObject = { version: info.version };
     if (repo.config.snapshotMetaHashes) {
-      entry.length = info.length;
-      entry.hashes = { sha256: info.sha256 };
+      entry.length = info.length!;
+      entry.hashes = { sha256: info.sha256! };
     }
     if (!sameJSON(listed, entry)) {
       meta[name] = entry;

@@ -21,7 +21,7 @@ import { keyIdOf, isVerifiableByTufJs, verifyWithKey, type TufKeyJSON } from '..
 import { canonicalBytes, isJSONObject, type JSONObject } from '../metadata/json.js';
 import { parseExpiry } from '../metadata/expiry.js';
 import { parseEnvelope, trustFromEntry, type Envelope, type RoleTrust } from '../metadata/repository.js';
-import { binNames } from '../metadata/role-index.js';
+import { binForTarget, binNames } from '../metadata/role-index.js';
 import { targetPathProblem } from '../targets/target-paths.js';
 import type { ClientCheckResult } from './client-check.js';
 
@@ -381,7 +381,7 @@ export async function verifyRepository(dir: string, options: VerifyOptions = {})
       const names = binNames(succinct.namePrefix, succinct.bitLength);
       for (let i = names.length - 1; i >= 0; i--) {
         const bin = names[i]!;
-        stack.push({ role: bin, trust, ancestors, guards: [...frame.guards, (p) => succinct.getRoleForTarget(p) === bin] });
+        stack.push({ role: bin, trust, ancestors, guards: [...frame.guards, (p) => binForTarget(succinct, p) === bin] });
       }
     } else if (Array.isArray(delegations.roles)) {
       const children = delegations.roles as JSONObject[];

@@ -1,0 +1,157 @@
+/**
+ * An OCI image-layout directory as a publish target (`oci-layout:DIR`): the
+ * on-disk format of the OCI image spec, one layout per repository
+ * (`DIR/tuf-metadata/`, `DIR/tuf-targets/`), tags kept as
+ * `org.opencontainers.image.ref.name` annotations in each `index.json`.
+ * It is the embedded default when no registry is configured, and any
+ * OCI-layout-aware tool (skopeo, oras, crane) can copy it to a registry.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { TufctlError } from '../errors.js';
+import { writeFileAtomic } from '../fs-atomic.js';
+import type { Descriptor, OciRepository, OciStats, OciTarget, StoredManifest } from './store.js';
+
+export const OCI_INDEX_MEDIA_TYPE = 'application/vnd.oci.image.index.v1+json';
+const REF_NAME = 'org.opencontainers.image.ref.name';
+
+interface IndexFile {
+  schemaVersion: 2;
+  mediaType: string;
+  manifests: Descriptor[];
+}
+
+function sha256(bytes: Buffer): string {
+  return `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+}
+
+function assertDigest(digest: string): string {
+  const match = /^sha256:([0-9a-f]{64})$/.exec(digest);
+  if (!match) throw new TufctlError('REGISTRY_ERROR', `invalid digest ${digest}`);
+  return match[1]!;
+}
+
+class LayoutRepository implements OciRepository {
+  readonly name: string;
+  readonly #dir: string;
+  readonly #stats: OciStats;
+
+  constructor(dir: string, name: string, stats: OciStats) {
+    this.#dir = dir;
+    this.name = name;
+    this.#stats = stats;
+  }
+
+  #blobPath(digest: string): string {
+    return join(this.#dir, 'blobs', 'sha256', assertDigest(digest));
+  }
+
+  #readIndex(): IndexFile {
+    const path = join(this.#dir, 'index.json');
+    if (!existsSync(path)) return { schemaVersion: 2, mediaType: OCI_INDEX_MEDIA_TYPE, manifests: [] };
+    try {
+      return JSON.parse(readFileSync(path, 'utf8')) as IndexFile;
+    } catch (error) {
+      throw new TufctlError('REGISTRY_ERROR', `${path}: not a valid OCI index (${(error as Error).message})`);
+    }
+  }
+
+  #ensureLayout(): void {
+    mkdirSync(join(this.#dir, 'blobs', 'sha256'), { recursive: true });
+    const marker = join(this.#dir, 'oci-layout');
+    if (!existsSync(marker)) writeFileAtomic(marker, '{"imageLayoutVersion":"1.0.0"}');
+  }
+
+  hasBlob(digest: string): Promise<boolean> {
+    this.#stats.requests++;
+    return Promise.resolve(existsSync(this.#blobPath(digest)));
+  }
+
+  getBlob(digest: string, maxBytes?: number): Promise<Buffer> {
+    this.#stats.requests++;
+    const path = this.#blobPath(digest);
+    if (!existsSync(path)) return Promise.reject(new TufctlError('REGISTRY_ERROR', `${this.name}: blob ${digest} not found`));
+    const bytes = readFileSync(path);
+    if (maxBytes !== undefined && bytes.length > maxBytes) {
+      return Promise.reject(new TufctlError('REGISTRY_ERROR', `${this.name}: blob ${digest} is larger than ${maxBytes} bytes`));
+    }
+    if (sha256(bytes) !== digest) return Promise.reject(new TufctlError('REGISTRY_ERROR', `${this.name}: blob ${digest} is corrupt`));
+    return Promise.resolve(bytes);
+  }
+
+  putBlob(digest: string, bytes: Buffer): Promise<void> {
+    this.#stats.requests++;
+    if (sha256(bytes) !== digest) return Promise.reject(new TufctlError('REGISTRY_ERROR', `blob content does not match ${digest}`));
+    this.#ensureLayout();
+    writeFileAtomic(this.#blobPath(digest), bytes);
+    this.#stats.blobsUploaded++;
+    this.#stats.bytesUploaded += bytes.length;
+    return Promise.resolve();
+  }
+
+  #resolve(reference: string): Descriptor | undefined {
+    if (reference.startsWith('sha256:')) {
+      return existsSync(this.#blobPath(reference)) ? { mediaType: '', digest: reference, size: 0 } : undefined;
+    }
+    return this.#readIndex().manifests.find((m) => m.annotations?.[REF_NAME] === reference);
+  }
+
+  getManifest(reference: string): Promise<StoredManifest | undefined> {
+    this.#stats.requests++;
+    const descriptor = this.#resolve(reference);
+    if (!descriptor) return Promise.resolve(undefined);
+    const bytes = readFileSync(this.#blobPath(descriptor.digest));
+    if (sha256(bytes) !== descriptor.digest)
+      return Promise.reject(new TufctlError('REGISTRY_ERROR', `${this.name}: manifest ${descriptor.digest} is corrupt`));
+    const mediaType = descriptor.mediaType || ((JSON.parse(bytes.toString('utf8')) as { mediaType?: string }).mediaType ?? '');
+    return Promise.resolve({ digest: descriptor.digest, mediaType, bytes });
+  }
+
+  async headManifest(reference: string): Promise<{ digest: string; mediaType: string } | undefined> {
+    const manifest = await this.getManifest(reference);
+    return manifest ? { digest: manifest.digest, mediaType: manifest.mediaType } : undefined;
+  }
+
+  putManifest(reference: string, bytes: Buffer, mediaType: string): Promise<string> {
+    this.#stats.requests++;
+    this.#ensureLayout();
+    const digest = sha256(bytes);
+    writeFileAtomic(this.#blobPath(digest), bytes);
+    this.#stats.manifestsPut++;
+    this.#stats.bytesUploaded += bytes.length;
+    if (!reference.startsWith('sha256:')) {
+      const index = this.#readIndex();
+      const manifests = index.manifests.filter((m) => m.annotations?.[REF_NAME] !== reference);
+      manifests.push({ mediaType, digest, size: bytes.length, annotations: { [REF_NAME]: reference } });
+      manifests.sort((a, b) => (a.annotations![REF_NAME]! < b.annotations![REF_NAME]! ? -1 : 1));
+      writeFileAtomic(
+        join(this.#dir, 'index.json'),
+        JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX_MEDIA_TYPE, manifests }, null, 2) + '\n',
+      );
+    }
+    return Promise.resolve(digest);
+  }
+}
+
+export class LayoutTarget implements OciTarget {
+  readonly location: string;
+  readonly #dir: string;
+  readonly #stats: OciStats = { requests: 0, bytesUploaded: 0, blobsUploaded: 0, manifestsPut: 0 };
+
+  constructor(dir: string) {
+    this.#dir = resolve(dir);
+    this.location = `oci-layout:${this.#dir}`;
+  }
+
+  repository(name: string): OciRepository {
+    if (!/^[a-z0-9]+([._-][a-z0-9]+)*(\/[a-z0-9]+([._-][a-z0-9]+)*)*$/.test(name)) {
+      throw new TufctlError('REGISTRY_ERROR', `invalid repository name "${name}"`);
+    }
+    return new LayoutRepository(join(this.#dir, ...name.split('/')), name, this.#stats);
+  }
+
+  stats(): OciStats {
+    return { ...this.#stats };
+  }
+}

@@ -1,0 +1,190 @@
+/**
+ * Publishing to a real registry (CNCF Distribution) and to an OCI layout
+ * directory, read back by tufctl's client (tuf-js over the registry layout)
+ * and by skopeo as an independent reader. Registry state is asserted from the
+ * registry itself (tags, manifest digests, stored blobs), not from our log.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { git, newRepository, ok, tufctl, type Fixture } from '../helpers/harness.js';
+import { startRegistry, type TestRegistry } from '../helpers/registry.js';
+
+const ACCEPT = 'application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json';
+
+/** Every tag of both repositories with the digest it points to, read from the registry. */
+async function registryState(reg: TestRegistry, namespace: string): Promise<{ tags: Record<string, string>; blobs: number }> {
+  const tags: Record<string, string> = {};
+  for (const repo of ['tuf-metadata', 'tuf-targets']) {
+    const list = await fetch(`${reg.url}/v2/${namespace}/${repo}/tags/list`);
+    if (list.status === 404) continue;
+    const names = ((await list.json()) as { tags: string[] | null }).tags ?? [];
+    for (const tag of names) {
+      const head = await fetch(`${reg.url}/v2/${namespace}/${repo}/manifests/${tag}`, { method: 'HEAD', headers: { accept: ACCEPT } });
+      tags[`${repo}:${tag}`] = head.headers.get('docker-content-digest') ?? '?';
+    }
+  }
+  const blobRoot = join(reg.dataDir, 'docker', 'registry', 'v2', 'blobs', 'sha256');
+  const blobs = existsSync(blobRoot) ? readdirSync(blobRoot).reduce((n, d) => n + readdirSync(join(blobRoot, d)).length, 0) : 0;
+  return { tags, blobs };
+}
+
+function write(path: string, content: string): void {
+  mkdirSync(join(path, '..'), { recursive: true });
+  writeFileSync(path, content);
+}
+
+/** A repository with a top-level target and a delegated role with two files, signed and committed. */
+function populated(): Fixture {
+  const fx = newRepository();
+  const cwd = fx.repo;
+  ok(['key', 'generate', '--out', join(fx.keys, 'doi.pem')]);
+  write(join(cwd, 'targets', 'mapping.yaml'), 'version: v1\nkind: policy-mapping\n');
+  ok(['delegate', 'add', 'doi', '--paths', 'doi/*', 'doi/*/*', '--key', join(fx.keys, 'doi.pub.pem'), '--terminating'], { cwd });
+  write(join(cwd, 'targets', 'doi', 'policy.rego'), 'package doi\n');
+  write(join(cwd, 'targets', 'doi', 'library', 'data.yaml'), 'allow: true\n');
+  ok(['target', 'add', 'targets/mapping.yaml', 'targets/doi/policy.rego', 'targets/doi/library/data.yaml'], { cwd });
+  ok(['sign', '--key', fx.key('targets'), '--key', join(fx.keys, 'doi.pem')], { cwd });
+  ok(['snapshot', '--key', fx.key('online')], { cwd });
+  ok(['timestamp', '--key', fx.key('online'), '--commit'], { cwd });
+  return fx;
+}
+
+const TARGETS = ['version-constraints', 'mapping.yaml', 'doi/policy.rego', 'doi/library/data.yaml'];
+
+function fetchAll(from: string, fx: Fixture, cache: string): void {
+  for (const target of TARGETS) {
+    const out = join(fx.root, 'downloads', target.replaceAll('/', '_'));
+    ok([
+      'client',
+      'fetch',
+      target,
+      '--from',
+      from,
+      '--root',
+      join(fx.repo, 'metadata', 'root_history', '1.root.json'),
+      '--cache',
+      cache,
+      '--out',
+      out,
+    ]);
+    assert.deepEqual(readFileSync(out), readFileSync(join(fx.repo, 'targets', target)), `${target} downloaded intact`);
+  }
+}
+
+test('publish to a registry: clients fetch every target; republish is a no-op; timestamp-only is one blob and one manifest; rollbacks and foreign repositories are refused', async () => {
+  const reg = await startRegistry();
+  const fx = populated();
+  try {
+    const cwd = fx.repo;
+    const dest = `oci://${reg.host}/acme`;
+    const first = ok(['publish', '--to', dest, '--json'], { cwd }).json;
+    assert.equal(first.changed, true);
+    fetchAll(dest, fx, join(fx.root, 'cache'));
+    ok([
+      'client',
+      'verify',
+      '--from',
+      dest,
+      '--root',
+      join(cwd, 'metadata', 'root_history', '1.root.json'),
+      '--cache',
+      join(fx.root, 'cache'),
+      '--valid-for',
+      '1',
+    ]);
+
+    const before = await registryState(reg, 'acme');
+    assert.ok(before.tags['tuf-metadata:latest'] && before.tags['tuf-metadata:doi'] && before.tags['tuf-targets:doi']);
+    const hash = spawnSync('sha256sum', [join(cwd, 'targets', 'mapping.yaml')], { encoding: 'utf8' }).stdout.split(' ')[0];
+    assert.ok(before.tags[`tuf-targets:${hash}.mapping.yaml`], 'top-level target tagged <sha256>.<name>');
+
+    // Republishing an unchanged repository uploads nothing and moves no tag.
+    const again = ok(['publish', '--to', dest, '--json'], { cwd }).json;
+    assert.equal(again.changed, false);
+    assert.deepEqual(await registryState(reg, 'acme'), before);
+
+    // Timestamp only: one blob and one manifest, only `latest` moves, at most 6 requests.
+    ok(['timestamp', '--force', '--key', fx.key('online'), '--commit'], { cwd });
+    const ts = ok(['publish', '--to', dest, '--json'], { cwd }).json;
+    assert.equal(ts.stats.blobsUploaded, 1);
+    assert.equal(ts.stats.manifestsPut, 1);
+    assert.ok(ts.stats.requests <= 6, `timestamp-only publish made ${ts.stats.requests} requests`);
+    const after = await registryState(reg, 'acme');
+    assert.equal(after.blobs, before.blobs + 2, 'one metadata blob plus the new manifest');
+    const moved = Object.keys(after.tags).filter((t) => after.tags[t] !== before.tags[t]);
+    assert.deepEqual(moved, ['tuf-metadata:latest']);
+
+    // skopeo reads the layout as an independent client.
+    const raw = spawnSync('skopeo', ['inspect', '--tls-verify=false', '--raw', `docker://${reg.host}/acme/tuf-metadata:latest`], {
+      encoding: 'utf8',
+    });
+    assert.equal(raw.status, 0, raw.stderr);
+    const manifest = JSON.parse(raw.stdout);
+    assert.equal(manifest.config.digest, 'sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a');
+    const names = manifest.layers.map((l: { annotations: Record<string, string> }) => l.annotations['tuf.io/filename']);
+    assert.deepEqual(names, ['1.root.json', '2.snapshot.json', '2.targets.json', 'timestamp.json']);
+    assert.ok(manifest.layers.every((l: { mediaType: string }) => l.mediaType === 'application/vnd.tuf.metadata+json'));
+
+    // An older checkout is refused and changes nothing.
+    const old = join(fx.root, 'old');
+    git(fx.root, 'clone', '-q', cwd, old);
+    git(old, 'checkout', '-q', 'HEAD~1');
+    const rollback = tufctl(['publish', '--to', dest], { cwd: old });
+    assert.equal(rollback.code, 1);
+    assert.match(rollback.stderr, /VERSION_ROLLBACK.*timestamp v3.*older v2/);
+    assert.deepEqual(await registryState(reg, 'acme'), after);
+
+    // Another repository's root chain does not lead to ours: refused.
+    const other = newRepository();
+    try {
+      const foreign = tufctl(['publish', '--to', dest], { cwd: other.repo });
+      assert.equal(foreign.code, 1);
+      assert.match(foreign.stderr, /PUBLISH_REFUSED.*different repository/);
+    } finally {
+      other.cleanup();
+    }
+    assert.deepEqual(await registryState(reg, 'acme'), after);
+    // The client still follows, across runs, with its cache.
+    fetchAll(dest, fx, join(fx.root, 'cache'));
+  } finally {
+    fx.cleanup();
+    await reg.stop();
+  }
+});
+
+test('publish to the embedded default (an OCI layout directory) and fetch from it', () => {
+  const fx = populated();
+  try {
+    const cwd = fx.repo;
+    const r = ok(['publish', '--json'], { cwd }).json;
+    assert.match(r.location, /^oci-layout:.*oci-layout$/);
+    assert.ok(existsSync(join(cwd, 'oci-layout', 'tuf-metadata', 'index.json')));
+    fetchAll(`oci-layout:${join(cwd, 'oci-layout')}`, fx, join(fx.root, 'cache-layout'));
+    const again = ok(['publish', '--json'], { cwd }).json;
+    assert.equal(again.changed, false);
+    assert.equal(git(cwd, 'status', '--porcelain').trim(), '', 'the layout directory is ignored by git');
+  } finally {
+    fx.cleanup();
+  }
+});
+
+test('publish refuses a repository that does not verify, or lacks version-constraints', () => {
+  const fx = newRepository();
+  try {
+    const cwd = fx.repo;
+    ok(['target', 'remove', 'version-constraints', '--sign', '--key', fx.key('targets'), '--key', fx.key('online')], { cwd });
+    const missing = tufctl(['publish'], { cwd });
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /PUBLISH_REFUSED.*version-constraints/);
+    ok(['target', 'add-entry', 'x', '--length', '1', '--sha256', 'c'.repeat(64)], { cwd });
+    const unsigned = tufctl(['publish'], { cwd });
+    assert.equal(unsigned.code, 1);
+    assert.match(unsigned.stderr, /VERIFICATION_FAILED.*refusing to publish/);
+    assert.equal(existsSync(join(cwd, 'oci-layout')), false);
+  } finally {
+    fx.cleanup();
+  }
+});
