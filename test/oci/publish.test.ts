@@ -188,3 +188,55 @@ test('publish refuses a repository that does not verify, or lacks version-constr
     fx.cleanup();
   }
 });
+
+for (const auth of ['htpasswd', 'token'] as const) {
+  test(`publish and fetch through a ${auth} registry; wrong credentials are a clear error without the secret`, async () => {
+    const reg = await startRegistry({ auth });
+    const fx = newRepository();
+    try {
+      const dest = `oci://${reg.host}/acme`;
+      const wrong = tufctl(['publish', '--to', dest, '--retries', '0'], {
+        cwd: fx.repo,
+        env: { TUFCTL_REGISTRY_USERNAME: reg.username, TUFCTL_REGISTRY_PASSWORD: 'not-the-password-8f3a' },
+      });
+      assert.equal(wrong.code, 1);
+      assert.match(wrong.stderr, new RegExp(`REGISTRY_AUTH.*${reg.host.replace('.', '\\.')}`));
+      assert.doesNotMatch(wrong.stdout + wrong.stderr, /not-the-password-8f3a/);
+      const env = { TUFCTL_REGISTRY_USERNAME: reg.username, TUFCTL_REGISTRY_PASSWORD: reg.password };
+      ok(['publish', '--to', dest], { cwd: fx.repo, env });
+      const out = join(fx.root, 'vc');
+      ok(
+        [
+          'client',
+          'fetch',
+          'version-constraints',
+          '--from',
+          dest,
+          '--root',
+          join(fx.repo, 'metadata', 'root_history', '1.root.json'),
+          '--cache',
+          join(fx.root, 'c'),
+          '--out',
+          out,
+        ],
+        { env },
+      );
+      assert.equal(readFileSync(out, 'utf8'), '>= v0.1.7-0');
+      const anonymous = tufctl([
+        'client',
+        'verify',
+        '--from',
+        dest,
+        '--root',
+        join(fx.repo, 'metadata', 'root_history', '1.root.json'),
+        '--cache',
+        join(fx.root, 'c2'),
+      ]);
+      assert.equal(anonymous.code, 1);
+      assert.match(anonymous.stderr, /REGISTRY_AUTH/);
+    } finally {
+      fx.cleanup();
+      await reg.stop();
+    }
+  });
+}
