@@ -102,7 +102,13 @@ export async function runEdit(args: EditArgs, edit: (repo: Repository) => Promis
 
 export function describeOutcome(outcome: EditOutcome): string[] {
   const lines: string[] = [];
-  for (const s of outcome.signing ?? []) lines.push(formatSigning(s));
+  const signing = outcome.signing ?? [];
+  if (signing.length <= 20) for (const s of signing) lines.push(formatSigning(s));
+  else {
+    const complete = signing.filter((s) => s.valid >= s.threshold).length;
+    lines.push(`signed ${signing.length} roles: ${complete} complete, ${signing.length - complete} still waiting for signatures`);
+    for (const s of signing.filter((r) => r.valid < r.threshold).slice(0, 10)) lines.push(formatSigning(s));
+  }
   for (const o of outcome.online ?? [])
     lines.push(o.updated ? `${o.role} v${o.version}: ${o.reasons.join('; ')}` : `${o.role}: up to date`);
   if (outcome.written.length > 0)

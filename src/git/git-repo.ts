@@ -168,9 +168,8 @@ export async function gitClient(dir: string): Promise<SimpleGit> {
   return simpleGit({ baseDir: dir, config: [] });
 }
 
-/** Stages the given repository-relative paths (additions, modifications and deletions). */
 /** From this many paths on, regular files are staged with `git update-index` (see stagePaths). */
-const BULK_STAGE_MIN = 64;
+const BULK_STAGE_MIN = 256;
 
 /** Characters that make a git pathspec more than a literal path. */
 const PATHSPEC_MAGIC = /[*?[\\]|^:/;

@@ -1,0 +1,92 @@
+// Publish benchmark (part of `npm run bench`): a repository with N target
+// files (default 1,000) in a delegated role is published to a local
+// Distribution registry on 127.0.0.1, then only the timestamp is re-signed
+// and republished. Prints wall time, HTTP requests and bytes uploaded for
+// each, as reported by `tufctl publish --json` (counted by the client).
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+
+const REGISTRY = '/usr/bin/docker-registry';
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function startRegistry(dir) {
+  const port = await freePort();
+  const config = join(dir, 'registry.yml');
+  writeFileSync(
+    config,
+    `version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: ${join(dir, 'registry-data')}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:${port}\n`,
+  );
+  const child = spawn(REGISTRY, ['serve', config], { stdio: 'ignore' });
+  for (let i = 0; i < 100; i++) {
+    try {
+      if ((await fetch(`http://127.0.0.1:${port}/v2/`)).ok) return { host: `127.0.0.1:${port}`, stop: () => child.kill() };
+    } catch {
+      // not up yet
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  child.kill();
+  throw new Error('the registry did not start');
+}
+
+export async function benchPublish({ cli, dir, targets = 1000, env }) {
+  if (!existsSync(REGISTRY)) {
+    return `publish: skipped — ${REGISTRY} is missing (apt-get install docker-registry)`;
+  }
+  const work = mkdtempSync(join(dir, 'publish-'));
+  const registry = await startRegistry(work);
+  const run = (args, cwd = work) => {
+    const started = process.hrtime.bigint();
+    const r = spawnSync(process.execPath, [cli, ...args], { cwd, env, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    if (r.status !== 0) throw new Error(`tufctl ${args.join(' ')} failed:\n${r.stderr}`);
+    return { seconds, json: args.includes('--json') ? JSON.parse(r.stdout) : undefined };
+  };
+  try {
+    const repo = join(work, 'repo');
+    const keys = join(work, 'keys');
+    run(['init', repo, '--generate-keys', keys]);
+    run(['key', 'generate', '--out', join(keys, 'pkgs.pem')]);
+    run(['delegate', 'add', 'pkgs', '--paths', 'pkgs/*', '--key', join(keys, 'pkgs.pub.pem'), '--repo', repo]);
+    mkdirSync(join(repo, 'targets', 'pkgs'), { recursive: true });
+    const files = [];
+    for (let i = 0; i < targets; i++) {
+      const file = join(repo, 'targets', 'pkgs', `pkg-${i}.json`);
+      writeFileSync(file, JSON.stringify({ package: i, payload: 'x'.repeat(200 + (i % 300)) }) + '\n');
+      files.push(file);
+    }
+    run(['target', 'add', ...files, '--repo', repo]);
+    run(['sign', '--key', join(keys, 'targets.pem'), '--key', join(keys, 'pkgs.pem'), '--repo', repo]);
+    run(['snapshot', '--key', join(keys, 'online.pem'), '--repo', repo]);
+    run(['timestamp', '--key', join(keys, 'online.pem'), '--repo', repo, '--commit']);
+    const dest = `oci://${registry.host}/bench`;
+    const first = run(['publish', '--to', dest, '--json', '--repo', repo]);
+    const same = run(['publish', '--to', dest, '--json', '--repo', repo]);
+    run(['timestamp', '--force', '--key', join(keys, 'online.pem'), '--repo', repo, '--commit']);
+    const ts = run(['publish', '--to', dest, '--json', '--repo', repo]);
+    const row = (label, r) =>
+      `  ${label.padEnd(34)} ${r.seconds.toFixed(3).padStart(8)} s ${String(r.json.stats.requests).padStart(9)} ${String(r.json.stats.blobsUploaded).padStart(6)} ${String(r.json.stats.manifestsPut).padStart(10)} ${String(r.json.stats.bytesUploaded).padStart(12)}`;
+    return [
+      `publish to a local registry (${targets} target files in a delegated role)`,
+      `  ${'step'.padEnd(34)} ${'wall'.padStart(10)} ${'requests'.padStart(9)} ${'blobs'.padStart(6)} ${'manifests'.padStart(10)} ${'bytes up'.padStart(12)}`,
+      row('first publish', first),
+      row('republish, unchanged', same),
+      row('timestamp-only republish', ts),
+    ].join('\n');
+  } finally {
+    registry.stop();
+    rmSync(work, { recursive: true, force: true });
+  }
+}
