@@ -30,3 +30,17 @@ export { verifyRepository, type VerifyOptions, type VerifyReport, type Repositor
 export { runClientCheck, ViewFetcher } from './verify/client-check.js';
 export { exportRepository, type ExportResult } from './export.js';
 export { assertTargetPath, targetPathProblem } from './targets/target-paths.js';
+export {
+  publishRepository,
+  VERSION_CONSTRAINTS_TARGET,
+  type PublishOptions,
+  type PublishReport,
+  type PublishEvent,
+} from './oci/publish.js';
+export { openOciTarget, DEFAULT_DESTINATION } from './oci/destination.js';
+export { RegistryTarget, parseOciUrl, type RegistryTargetOptions } from './oci/registry-client.js';
+export { LayoutTarget } from './oci/layout-dir.js';
+export { RegistryFetcher } from './oci/registry-fetcher.js';
+export type { OciTarget, OciRepository, OciStats, Descriptor, StoredManifest } from './oci/store.js';
+export { defaultCredentials, type CredentialSource } from './oci/credentials.js';
+export { clientFetch, clientVerify, type ClientOptions } from './client.js';

@@ -240,3 +240,37 @@ for (const auth of ['htpasswd', 'token'] as const) {
     }
   });
 }
+
+test('a changed delegated role is published holding its previous and its new version; progress is shown per file', async () => {
+  const reg = await startRegistry();
+  const fx = populated();
+  try {
+    const cwd = fx.repo;
+    const dest = `oci://${reg.host}/acme`;
+    const first = ok(['publish', '--to', dest, '--progress'], { cwd });
+    assert.match(first.stderr, /^uploaded acme\/tuf-targets /m);
+    assert.match(first.stderr, /^tagged {3}acme\/tuf-metadata latest$/m);
+    write(join(cwd, 'targets', 'doi', 'policy.rego'), 'package doi # changed\n');
+    ok(['target', 'add', 'targets/doi/policy.rego'], { cwd });
+    ok(['sign', '--key', join(fx.keys, 'doi.pem')], { cwd });
+    ok(['snapshot', '--key', fx.key('online')], { cwd });
+    ok(['timestamp', '--key', fx.key('online'), '--commit'], { cwd });
+    const quiet = ok(['publish', '--to', dest], { cwd });
+    assert.equal(quiet.stderr, '', 'no progress output when not on a terminal');
+    const res = await fetch(`${reg.url}/v2/acme/tuf-metadata/manifests/doi`, { headers: { accept: ACCEPT } });
+    const manifest = (await res.json()) as { layers: Array<{ annotations: Record<string, string> }> };
+    assert.deepEqual(
+      manifest.layers.map((l) => l.annotations['tuf.io/filename']),
+      ['1.doi.json', '2.doi.json'],
+    );
+    const index = (await (await fetch(`${reg.url}/v2/acme/tuf-targets/manifests/doi`, { headers: { accept: ACCEPT } })).json()) as {
+      manifests: Array<{ annotations: Record<string, string> }>;
+    };
+    const policies = index.manifests.map((m) => m.annotations['tuf.io/filename']).filter((n) => n.endsWith('.policy.rego'));
+    assert.equal(policies.length, 2, 'the targets index keeps the old and the new policy.rego');
+    fetchAll(dest, fx, join(fx.root, 'cache-after'));
+  } finally {
+    fx.cleanup();
+    await reg.stop();
+  }
+});
