@@ -11,7 +11,7 @@ import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'nod
 import { createInterface } from 'node:readline';
 import { Targets } from '@tufjs/models';
 import { TargetError, UsageError } from '../errors.js';
-import { isJSONObject, type JSONObject } from '../metadata/json.js';
+import { canonicalize, isJSONObject, type JSONObject } from '../metadata/json.js';
 import type { Repository } from '../metadata/repository.js';
 import { assertTargetPath } from '../targets/target-paths.js';
 import { binForTarget } from '../metadata/role-index.js';
@@ -163,16 +163,29 @@ export function addTargets(repo: Repository, targets: readonly TargetDescription
   }
   for (const [role, list] of byRole) {
     const description = list.length === 1 ? `${role}: add target ${list[0]!.path}` : `${role}: add ${list.length} targets`;
-    repo.edit(role, description, (signed) => {
-      const table = signed.targets as JSONObject;
-      for (const target of list) {
-        // Keys in sorted order: the file form then needs no sorted copy of every entry.
-        const entry: JSONObject = target.custom
-          ? { custom: target.custom, hashes: { ...target.hashes }, length: target.length }
-          : { hashes: { ...target.hashes }, length: target.length };
-        table[target.path] = entry;
-      }
+    // Keys in sorted order: the file form then needs no sorted copy of every entry.
+    const entries = list.map((target): [string, JSONObject] => [
+      target.path,
+      target.custom
+        ? { custom: target.custom, hashes: { ...target.hashes }, length: target.length }
+        : { hashes: { ...target.hashes }, length: target.length },
+    ]);
+    // Whether anything changes is decided per entry (cheap), not over the whole role.
+    const current = repo.signed(role).targets as JSONObject;
+    const knownChanged = entries.some(([path, entry]) => {
+      const existing = current[path];
+      return existing === undefined || canonicalize(existing) !== canonicalize(entry);
     });
+    if (!knownChanged) continue;
+    repo.edit(
+      role,
+      description,
+      (signed) => {
+        const table = signed.targets as JSONObject;
+        for (const [path, entry] of entries) table[path] = entry;
+      },
+      { knownChanged },
+    );
   }
   return added;
 }

@@ -294,15 +294,21 @@ export class Repository {
        * `meta` lists every targets role; copying it per edit is wasted work).
        */
       replaces?: readonly string[];
+      /**
+       * The caller has established that the content differs (e.g. a new target
+       * entry), so the two canonical encodings of the whole role that decide
+       * "changed or not" are skipped.
+       */
+      knownChanged?: boolean;
     } = {},
   ): boolean {
     const loaded = this.#load(role);
-    const before = canonicalize(loaded.envelope.signed);
+    const before = options.knownChanged ? '' : canonicalize(loaded.envelope.signed);
     const draft = draftOf(loaded.envelope.signed, options.replaces ?? []);
     mutate(draft);
     const candidate: Envelope = { ...loaded.envelope, signed: draft };
     validateEnvelope(candidate, role, loaded.relPath);
-    if (sameCanonicalText(canonicalize(draft), before)) return false;
+    if (!options.knownChanged && sameCanonicalText(canonicalize(draft), before)) return false;
     loaded.envelope = candidate;
     loaded.contentChanged = true;
     loaded.finalized = false;
