@@ -14,6 +14,7 @@ import { TufctlError, UsageError } from './errors.js';
 import { parseExpiry } from './metadata/expiry.js';
 import { RegistryFetcher, REGISTRY_METADATA_URL, REGISTRY_TARGETS_URL } from './oci/registry-fetcher.js';
 import { openOciTarget } from './oci/destination.js';
+import { isLoopbackHost } from './oci/registry-client.js';
 
 export interface ClientOptions {
   /** oci://HOST[:PORT]/NAMESPACE, oci-layout:DIR, or an https:// (or loopback http://) mirror. */
@@ -60,8 +61,7 @@ function openClient(options: ClientOptions): OpenClient {
   let targetBaseUrl: string;
   if (/^https?:\/\//.test(options.from)) {
     const url = new URL(options.from);
-    const loopback = ['127.0.0.1', 'localhost', '[::1]', '::1'].includes(url.hostname) || url.hostname.startsWith('127.');
-    if (url.protocol === 'http:' && !loopback && !options.plainHttp) {
+    if (url.protocol === 'http:' && !isLoopbackHost(url.host) && !options.plainHttp) {
       throw new UsageError(`refusing plain HTTP to ${url.host}; use https:// (or --plain-http if you really mean it)`);
     }
     const base = options.from.replace(/\/+$/, '');

@@ -5,7 +5,6 @@
  * Hashed bins are summarised as one line per bin set.
  */
 import { signingPeriodStart, signingState, parseExpiry, type SigningState } from './metadata/expiry.js';
-import { isJSONObject } from './metadata/json.js';
 import type { Repository } from './metadata/repository.js';
 import { RoleIndex } from './metadata/role-index.js';
 import { ownersOf } from './edit/signing.js';
@@ -103,5 +102,3 @@ export function repositoryStatus(repo: Repository): RepositoryStatus {
   );
   return { now: repo.now.toISOString(), roles, ok };
 }
-
-export { isJSONObject };

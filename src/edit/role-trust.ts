@@ -10,7 +10,7 @@ import { KeyError, UsageError } from '../errors.js';
 import { KEYOWNER_FIELD, ONLINE_URI_FIELD, type TufKeyJSON } from '../keys/tuf-key.js';
 import { isJSONObject, type JSONObject } from '../metadata/json.js';
 import { assertPeriods, writePeriods, type Periods } from '../metadata/expiry.js';
-import { isSuccinctBin, type Repository } from '../metadata/repository.js';
+import type { Repository } from '../metadata/repository.js';
 import { isTopLevelRole } from '../metadata/role-names.js';
 
 interface TrustLocation {
@@ -162,5 +162,3 @@ export function setPeriods(repo: Repository, role: string, periods: Periods): bo
   if (!repo.has(role)) throw new UsageError(`unknown role "${role}"`, 'ROLE_UNKNOWN');
   return repo.edit(role, description, (signed) => writePeriods(signed, periods));
 }
-
-export { isSuccinctBin };

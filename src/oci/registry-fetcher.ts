@@ -12,15 +12,10 @@
  * A file that is not there is a 404 (how a client ends its root-chain walk).
  * Manifests are read once per fetcher; blobs are verified by digest.
  */
-import { createRequire } from 'node:module';
 import { BaseFetcher } from 'tuf-js';
+import { notFound, streamOf } from '../verify/tuf-js-fetch.js';
 import type { OciRepository, Descriptor } from './store.js';
 import { FILENAME_ANNOTATION, INDEX_MEDIA_TYPE, LATEST_TAG, MANIFEST_MEDIA_TYPE, parseManifest } from './tuf-layout.js';
-
-const require = createRequire(import.meta.url);
-const { DownloadHTTPError } = require('tuf-js/dist/error.js') as {
-  DownloadHTTPError: new (message: string, statusCode: number) => Error;
-};
 
 export const REGISTRY_METADATA_URL = 'tufctl-oci:/metadata';
 export const REGISTRY_TARGETS_URL = 'tufctl-oci:/targets';
@@ -85,13 +80,7 @@ export class RegistryFetcher extends BaseFetcher {
 
   async fetch(url: string): Promise<ReadableStream<Uint8Array<ArrayBuffer>>> {
     const bytes = await this.#resolve(url);
-    if (!bytes) throw new DownloadHTTPError(`not found in the registry: ${url}`, 404);
-    const data = new Uint8Array(bytes);
-    return new ReadableStream<Uint8Array<ArrayBuffer>>({
-      start(controller) {
-        controller.enqueue(data);
-        controller.close();
-      },
-    });
+    if (!bytes) throw notFound(`not found in the registry: ${url}`);
+    return streamOf(bytes);
   }
 }

@@ -8,16 +8,10 @@
 import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createRequire } from 'node:module';
 import { readFileSync } from 'node:fs';
 import { BaseFetcher, Updater } from 'tuf-js';
+import { notFound, streamOf } from './tuf-js-fetch.js';
 import type { RepositoryView } from './verify-repository.js';
-
-const require = createRequire(import.meta.url);
-// tuf-js tells "not found" (the end of the root chain) by this error class, which it does not re-export.
-const { DownloadHTTPError } = require('tuf-js/dist/error.js') as {
-  DownloadHTTPError: new (message: string, statusCode: number) => Error;
-};
 
 export interface ClientCheckResult {
   ran: boolean;
@@ -55,16 +49,8 @@ export class ViewFetcher extends BaseFetcher {
 
   fetch(url: string): Promise<ReadableStream<Uint8Array<ArrayBuffer>>> {
     const get = this.#files.get(url);
-    if (!get) return Promise.reject(new DownloadHTTPError(`not found: ${url}`, 404));
-    const bytes = new Uint8Array(get());
-    return Promise.resolve(
-      new ReadableStream<Uint8Array<ArrayBuffer>>({
-        start(controller) {
-          controller.enqueue(bytes);
-          controller.close();
-        },
-      }),
-    );
+    if (!get) return Promise.reject(notFound(`not found: ${url}`));
+    return Promise.resolve(streamOf(get()));
   }
 }
 

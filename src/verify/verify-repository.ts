@@ -17,7 +17,7 @@ import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join, relative, sep } from 'node:path';
 import { Targets } from '@tufjs/models';
 import { TufctlError } from '../errors.js';
-import { keyIdOf, isVerifiableByTufJs, verifyWithKey, type TufKeyJSON } from '../keys/tuf-key.js';
+import { keyIdOf, isVerifiableByTufJs, verifyWithKey } from '../keys/tuf-key.js';
 import { canonicalBytes, isJSONObject, type JSONObject } from '../metadata/json.js';
 import { parseExpiry } from '../metadata/expiry.js';
 import { parseEnvelope, trustFromEntry, type Envelope, type RoleTrust } from '../metadata/repository.js';
@@ -497,5 +497,3 @@ function listFiles(dir: string): string[] {
   }
   return out;
 }
-
-export type { TufKeyJSON };

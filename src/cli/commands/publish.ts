@@ -1,5 +1,6 @@
 /** `tufctl publish` and `tufctl client …`: the registry side. */
 import type { Argv } from 'yargs';
+import type { ClientOptions } from '../../client.js';
 import { loadConfig } from '../../config.js';
 import { VerificationError } from '../../errors.js';
 import type { PublishEvent } from '../../oci/publish.js';
@@ -20,6 +21,18 @@ interface ClientArgs extends GlobalArgs {
   'plain-http': boolean;
   'metadata-repository': string;
   'targets-repository': string;
+}
+
+/** The client options every `tufctl client` subcommand shares. */
+function clientOptions(args: ClientArgs): ClientOptions {
+  return {
+    from: args.from,
+    root: args.root,
+    cacheDir: args.cache,
+    plainHttp: args['plain-http'],
+    metadataRepository: args['metadata-repository'],
+    targetsRepository: args['targets-repository'],
+  };
 }
 
 function progressPrinter(args: PublishArgs): ((e: PublishEvent) => void) | undefined {
@@ -94,12 +107,7 @@ export function register(cli: Argv): Argv {
             const args = argv as unknown as ClientArgs & { target: string; out?: string };
             const { clientFetch } = await import('../../client.js');
             const result = await clientFetch({
-              from: args.from,
-              root: args.root,
-              cacheDir: args.cache,
-              plainHttp: args['plain-http'],
-              metadataRepository: args['metadata-repository'],
-              targetsRepository: args['targets-repository'],
+              ...clientOptions(args),
               target: args.target,
               out: args.out,
             });
@@ -117,12 +125,7 @@ export function register(cli: Argv): Argv {
             const args = argv as unknown as ClientArgs & { 'valid-for': number };
             const { clientVerify } = await import('../../client.js');
             const result = await clientVerify({
-              from: args.from,
-              root: args.root,
-              cacheDir: args.cache,
-              plainHttp: args['plain-http'],
-              metadataRepository: args['metadata-repository'],
-              targetsRepository: args['targets-repository'],
+              ...clientOptions(args),
               validForDays: args['valid-for'],
               now: args.now ? nowFrom(args) : undefined,
             });
