@@ -10,12 +10,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, writeFileSync, existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Updater } from 'tuf-js';
-import { git, newRepository, ok, readJson, serveDirectory, tufctl } from '../helpers/harness.js';
-
-function write(path: string, content: string): void {
-  mkdirSync(join(path, '..'), { recursive: true });
-  writeFileSync(path, content);
-}
+import { git, newRepository, ok, readJson, serveDirectory, tufctl, writeFile } from '../helpers/harness.js';
 
 async function clientDownloads(base: string, cacheDir: string, paths: string[], rootFile: string, repoDir: string): Promise<void> {
   const metadataDir = join(cacheDir, 'metadata');
@@ -45,13 +40,13 @@ test('init → targets (top-level, delegated, hashed bins) → sign → export �
     for (const name of ['doi', 'pkgs', 'bins']) ok(['key', 'generate', '--out', join(fx.keys, `${name}.pem`)]);
 
     // Top-level target.
-    write(join(cwd, 'targets', 'mapping.yaml'), 'version: v1\nkind: policy-mapping\n');
+    writeFile(join(cwd, 'targets', 'mapping.yaml'), 'version: v1\nkind: policy-mapping\n');
     ok(['target', 'add', 'targets/mapping.yaml'], { cwd });
 
     // Delegated role with path patterns.
     ok(['delegate', 'add', 'doi', '--paths', 'doi/*', 'doi/*/*', '--key', join(fx.keys, 'doi.pub.pem'), '--terminating'], { cwd });
-    write(join(cwd, 'targets', 'doi', 'policy.rego'), 'package doi\n');
-    write(join(cwd, 'targets', 'doi', 'library', 'data.yaml'), 'allow: true\n');
+    writeFile(join(cwd, 'targets', 'doi', 'policy.rego'), 'package doi\n');
+    writeFile(join(cwd, 'targets', 'doi', 'library', 'data.yaml'), 'allow: true\n');
     const added = ok(['target', 'add', 'targets/doi/policy.rego', 'targets/doi/library/data.yaml', '--json'], { cwd });
     assert.deepEqual(
       added.json.targets.map((t: { role: string }) => t.role),
@@ -62,7 +57,7 @@ test('init → targets (top-level, delegated, hashed bins) → sign → export �
     ok(['delegate', 'add', 'pkgs', '--paths', 'pkgs/*', '--key', join(fx.keys, 'pkgs.pub.pem')], { cwd });
     ok(['delegate', 'add', 'pkgbin', '--bins', '8', '--from', 'pkgs', '--key', join(fx.keys, 'bins.pub.pem')], { cwd });
     const pkgFiles = ['pkgs/a.txt', 'pkgs/b.txt', 'pkgs/c.txt', 'pkgs/d.txt'];
-    for (const p of pkgFiles) write(join(cwd, 'targets', p), `content of ${p}\n`);
+    for (const p of pkgFiles) writeFile(join(cwd, 'targets', p), `content of ${p}\n`);
     const binAdd = ok(['target', 'add', ...pkgFiles.map((p) => `targets/${p}`), '--json'], { cwd });
     for (const t of binAdd.json.targets) assert.match(t.role, /^pkgbin-[0-7]$/);
 
@@ -115,7 +110,7 @@ test('init → targets (top-level, delegated, hashed bins) → sign → export �
     const oldTargetsId = readJson(join(cwd, 'metadata', 'root.json')).signed.roles.targets.keyids[0];
     ok(['key', 'add', 'targets', join(fx.keys, 'targets2.pub.pem')], { cwd });
     ok(['key', 'remove', 'targets', oldTargetsId], { cwd });
-    write(join(cwd, 'targets', 'notice.txt'), 'targets key rotated\n');
+    writeFile(join(cwd, 'targets', 'notice.txt'), 'targets key rotated\n');
     ok(['target', 'add', 'targets/notice.txt'], { cwd });
     ok(['sign', '--key', join(fx.keys, 'root2.pem'), '--key', join(fx.keys, 'targets2.pem')], { cwd });
     const targetsDoc = readJson(join(cwd, 'metadata', 'targets.json'));

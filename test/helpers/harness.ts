@@ -4,10 +4,10 @@
  * over HTTP on 127.0.0.1.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, readFileSync, createReadStream, existsSync, statSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, rmSync, readFileSync, writeFileSync, createReadStream, existsSync, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
-import { join, normalize, resolve, sep } from 'node:path';
+import { dirname, join, normalize, resolve, sep } from 'node:path';
 import type { AddressInfo } from 'node:net';
 
 export const PROJECT_DIR = resolve(import.meta.dirname, '..', '..');
@@ -98,4 +98,10 @@ export async function serveDirectory(dir: string): Promise<{ url: string; close:
     requests,
     close: () => new Promise<void>((r) => server.close(() => r())),
   };
+}
+
+/** Writes a file, creating its directories. */
+export function writeFile(path: string, content: string): void {
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, content);
 }

@@ -7,28 +7,23 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { copyFileSync, mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CLI, newRepository, ok, tufctl, type Fixture } from '../helpers/harness.js';
+import { CLI, newRepository, ok, tufctl, type Fixture, writeFile } from '../helpers/harness.js';
 import { startRegistry } from '../helpers/registry.js';
 import { startFaultProxy } from '../helpers/fault-proxy.js';
 import { Updater } from 'tuf-js';
 import { openOciTarget } from '../../src/oci/destination.js';
 import { RegistryFetcher, REGISTRY_METADATA_URL, REGISTRY_TARGETS_URL } from '../../src/oci/registry-fetcher.js';
 
-function write(path: string, content: string): void {
-  mkdirSync(join(path, '..'), { recursive: true });
-  writeFileSync(path, content);
-}
-
 function populated(): Fixture {
   const fx = newRepository();
   const cwd = fx.repo;
   ok(['key', 'generate', '--out', join(fx.keys, 'doi.pem')]);
   ok(['delegate', 'add', 'doi', '--paths', 'doi/*', '--key', join(fx.keys, 'doi.pub.pem')], { cwd });
-  write(join(cwd, 'targets', 'doi', 'policy.rego'), 'package doi # v1\n');
-  write(join(cwd, 'targets', 'mapping.yaml'), 'mapping: v1\n');
+  writeFile(join(cwd, 'targets', 'doi', 'policy.rego'), 'package doi # v1\n');
+  writeFile(join(cwd, 'targets', 'mapping.yaml'), 'mapping: v1\n');
   ok(['target', 'add', 'targets/doi/policy.rego', 'targets/mapping.yaml'], { cwd });
   signAll(fx);
   return fx;
@@ -43,8 +38,8 @@ function signAll(fx: Fixture): void {
 
 /** Changes targets, the delegated role, snapshot and timestamp. */
 function changeEverything(fx: Fixture): void {
-  write(join(fx.repo, 'targets', 'doi', 'policy.rego'), 'package doi # v2\n');
-  write(join(fx.repo, 'targets', 'mapping.yaml'), 'mapping: v2\n');
+  writeFile(join(fx.repo, 'targets', 'doi', 'policy.rego'), 'package doi # v2\n');
+  writeFile(join(fx.repo, 'targets', 'mapping.yaml'), 'mapping: v2\n');
   ok(['target', 'add', 'targets/doi/policy.rego', 'targets/mapping.yaml'], { cwd: fx.repo });
   signAll(fx);
 }

@@ -7,9 +7,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { readdirSync, readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { git, newRepository, ok, tufctl, type Fixture } from '../helpers/harness.js';
+import { git, newRepository, ok, tufctl, type Fixture, writeFile } from '../helpers/harness.js';
 import { startRegistry, type TestRegistry } from '../helpers/registry.js';
 
 const ACCEPT = 'application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json';
@@ -31,20 +31,15 @@ async function registryState(reg: TestRegistry, namespace: string): Promise<{ ta
   return { tags, blobs };
 }
 
-function write(path: string, content: string): void {
-  mkdirSync(join(path, '..'), { recursive: true });
-  writeFileSync(path, content);
-}
-
 /** A repository with a top-level target and a delegated role with two files, signed and committed. */
 function populated(): Fixture {
   const fx = newRepository();
   const cwd = fx.repo;
   ok(['key', 'generate', '--out', join(fx.keys, 'doi.pem')]);
-  write(join(cwd, 'targets', 'mapping.yaml'), 'version: v1\nkind: policy-mapping\n');
+  writeFile(join(cwd, 'targets', 'mapping.yaml'), 'version: v1\nkind: policy-mapping\n');
   ok(['delegate', 'add', 'doi', '--paths', 'doi/*', 'doi/*/*', '--key', join(fx.keys, 'doi.pub.pem'), '--terminating'], { cwd });
-  write(join(cwd, 'targets', 'doi', 'policy.rego'), 'package doi\n');
-  write(join(cwd, 'targets', 'doi', 'library', 'data.yaml'), 'allow: true\n');
+  writeFile(join(cwd, 'targets', 'doi', 'policy.rego'), 'package doi\n');
+  writeFile(join(cwd, 'targets', 'doi', 'library', 'data.yaml'), 'allow: true\n');
   ok(['target', 'add', 'targets/mapping.yaml', 'targets/doi/policy.rego', 'targets/doi/library/data.yaml'], { cwd });
   ok(['sign', '--key', fx.key('targets'), '--key', join(fx.keys, 'doi.pem')], { cwd });
   ok(['snapshot', '--key', fx.key('online')], { cwd });
@@ -250,7 +245,7 @@ test('a changed delegated role is published holding its previous and its new ver
     const first = ok(['publish', '--to', dest, '--progress'], { cwd });
     assert.match(first.stderr, /^uploaded acme\/tuf-targets /m);
     assert.match(first.stderr, /^tagged {3}acme\/tuf-metadata latest$/m);
-    write(join(cwd, 'targets', 'doi', 'policy.rego'), 'package doi # changed\n');
+    writeFile(join(cwd, 'targets', 'doi', 'policy.rego'), 'package doi # changed\n');
     ok(['target', 'add', 'targets/doi/policy.rego'], { cwd });
     ok(['sign', '--key', join(fx.keys, 'doi.pem')], { cwd });
     ok(['snapshot', '--key', fx.key('online')], { cwd });
@@ -266,11 +261,53 @@ test('a changed delegated role is published holding its previous and its new ver
     const index = (await (await fetch(`${reg.url}/v2/acme/tuf-targets/manifests/doi`, { headers: { accept: ACCEPT } })).json()) as {
       manifests: Array<{ annotations: Record<string, string> }>;
     };
-    const policies = index.manifests.map((m) => m.annotations['tuf.io/filename']).filter((n) => n.endsWith('.policy.rego'));
+    const policies = index.manifests.map((m) => m.annotations['tuf.io/filename']).filter((n) => n?.endsWith('.policy.rego'));
     assert.equal(policies.length, 2, 'the targets index keeps the old and the new policy.rego');
     fetchAll(dest, fx, join(fx.root, 'cache-after'));
   } finally {
     fx.cleanup();
     await reg.stop();
+  }
+});
+
+test('publish and client refuse bad input with one clear error and change nothing', () => {
+  const fx = newRepository();
+  try {
+    const cwd = fx.repo;
+    const root = join(cwd, 'metadata', 'root_history', '1.root.json');
+    const before = git(cwd, 'status', '--porcelain');
+    const badDest = tufctl(['publish', '--to', 'ftp://registry.example/acme'], { cwd });
+    assert.equal(badDest.code, 2);
+    assert.match(badDest.stderr, /^tufctl: error \[USAGE\]: unsupported destination "ftp:\/\/registry\.example\/acme"/);
+    assert.equal(existsSync(join(cwd, 'oci-layout')), false);
+    assert.equal(git(cwd, 'status', '--porcelain'), before);
+
+    ok(['publish'], { cwd });
+    const layout = `oci-layout:${join(cwd, 'oci-layout')}`;
+    const cache = join(fx.root, 'cache');
+    const missingRoot = tufctl(['client', 'verify', '--from', layout, '--root', join(fx.root, 'nope.json'), '--cache', cache]);
+    assert.equal(missingRoot.code, 2);
+    assert.match(missingRoot.stderr, /USAGE.*nope\.json does not exist/);
+    const notRoot = tufctl([
+      'client',
+      'verify',
+      '--from',
+      layout,
+      '--root',
+      join(cwd, 'metadata', 'targets.json'),
+      '--cache',
+      join(fx.root, 'c2'),
+    ]);
+    assert.equal(notRoot.code, 1);
+    assert.match(notRoot.stderr, /METADATA_MALFORMED.*is not TUF root metadata/);
+    const unknown = tufctl(['client', 'fetch', 'no-such-target', '--from', layout, '--root', root, '--cache', cache]);
+    assert.equal(unknown.code, 1);
+    assert.match(unknown.stderr, /TARGET_NOT_FOUND.*no-such-target/);
+    const plain = tufctl(['client', 'verify', '--from', 'http://mirror.example/tuf', '--root', root, '--cache', join(fx.root, 'c3')]);
+    assert.equal(plain.code, 2);
+    assert.match(plain.stderr, /refusing plain HTTP to mirror\.example/);
+    assert.equal(git(cwd, 'status', '--porcelain'), before);
+  } finally {
+    fx.cleanup();
   }
 });
