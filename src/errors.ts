@@ -40,7 +40,18 @@ export type ErrorCode =
   | 'REGISTRY_UNREACHABLE'
   | 'REGISTRY_ERROR'
   | 'PUBLISH_REFUSED'
-  | 'DIGEST_MISMATCH';
+  | 'DIGEST_MISMATCH'
+  | 'TRUST_INVALID'
+  | 'TRUST_STALE'
+  | 'SIGNER_KEY_UNKNOWN'
+  | 'REVOCATION_INVALID'
+  | 'JWKS_INVALID'
+  | 'JWKS_UNREACHABLE'
+  | 'JWKS_INSECURE_URL'
+  | 'JWKS_ISSUER_MISMATCH'
+  | 'JWKS_TOO_LARGE'
+  | 'JWKS_KID_CONFLICT'
+  | 'ISSUER_UNKNOWN';
 
 export class TufctlError extends Error {
   readonly code: ErrorCode;
@@ -87,6 +98,16 @@ export class VerificationError extends TufctlError {
     super('VERIFICATION_FAILED', message, details);
   }
 }
+
+/**
+ * Trust data (policy mapping, policy files, required attestations, signer
+ * keys, revocations) is invalid or out of date; `details` lists every problem
+ * as `file:line: field: message`.
+ */
+export class TrustDataError extends TufctlError {}
+
+/** An OIDC issuer, its discovery document or its JWKS is unusable or unsafe. */
+export class JwksError extends TufctlError {}
 
 /** git is missing, the repository is dirty, or a git command failed. */
 export class GitError extends TufctlError {}
