@@ -2,13 +2,16 @@
  * The repository configuration file, `tufctl.json` at the repository root.
  *
  * It holds only what tuf-on-ci's metadata fields cannot: the git ref edits
- * are counted against, and the meta-hash choices for snapshot and timestamp.
+ * are counted against, the meta-hash choices for snapshot and timestamp, and
+ * the settings of the mirrored OIDC JWKS (retention, per-issuer options).
  * A repository without the file (e.g. one written by tuf-on-ci) uses the
  * defaults.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TufctlError } from './errors.js';
+import { writeFileAtomic } from './fs-atomic.js';
+import { parseIssuer } from './jwks/issuer.js';
 
 export const CONFIG_FILE = 'tufctl.json';
 
@@ -26,6 +29,21 @@ export interface RepositoryConfig {
   targetsRepository: string;
   /** Content of the version-constraints target `init` creates (a semver range registry clients check). */
   versionConstraints: string;
+  /** Mirrored OIDC JWKS (`tufctl jwks`). */
+  jwks: JwksSettings;
+}
+
+/** Per-issuer settings of a mirrored OIDC issuer. */
+export interface JwksIssuerSettings {
+  /** Plain HTTP is allowed to this (loopback) issuer, so syncs need no flag. */
+  allowHttpLoopback: boolean;
+}
+
+export interface JwksSettings {
+  /** Days an archived key stays published; 0 keeps it forever. */
+  retentionDays: number;
+  /** Keyed by the issuer URL exactly as configured. */
+  issuers: Record<string, JwksIssuerSettings>;
 }
 
 export const DEFAULT_CONFIG: RepositoryConfig = {
@@ -36,13 +54,14 @@ export const DEFAULT_CONFIG: RepositoryConfig = {
   metadataRepository: 'tuf-metadata',
   targetsRepository: 'tuf-targets',
   versionConstraints: '>= v0.1.7-0',
+  jwks: { retentionDays: 365, issuers: {} },
 };
 
 const KNOWN_KEYS = new Set(['$schema', 'version', ...Object.keys(DEFAULT_CONFIG)]);
 
 export function loadConfig(repoDir: string): RepositoryConfig {
   const path = join(repoDir, CONFIG_FILE);
-  if (!existsSync(path)) return { ...DEFAULT_CONFIG };
+  if (!existsSync(path)) return { ...DEFAULT_CONFIG, jwks: parseJwksSettings(undefined) };
   let raw: unknown;
   try {
     raw = JSON.parse(readFileSync(path, 'utf8'));
@@ -56,7 +75,7 @@ export function loadConfig(repoDir: string): RepositoryConfig {
   for (const key of Object.keys(input)) {
     if (!KNOWN_KEYS.has(key)) throw new TufctlError('CONFIG_INVALID', `${CONFIG_FILE}: unknown setting "${key}"`);
   }
-  const config = { ...DEFAULT_CONFIG };
+  const config = { ...DEFAULT_CONFIG, jwks: parseJwksSettings(input.jwks) };
   if (input.baseRef !== undefined) {
     if (typeof input.baseRef !== 'string' || input.baseRef === '') {
       throw new TufctlError('CONFIG_INVALID', `${CONFIG_FILE}: baseRef must be a non-empty string`);
@@ -82,4 +101,60 @@ export function loadConfig(repoDir: string): RepositoryConfig {
     }
   }
   return config;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+/** The `jwks` setting, strictly: unknown keys are refused at every level. */
+function parseJwksSettings(value: unknown): JwksSettings {
+  const settings: JwksSettings = { retentionDays: DEFAULT_CONFIG.jwks.retentionDays, issuers: {} };
+  if (value === undefined) return settings;
+  const invalid = (message: string): never => {
+    throw new TufctlError('CONFIG_INVALID', `${CONFIG_FILE}: ${message}`);
+  };
+  if (!isPlainObject(value)) return invalid('jwks must be an object');
+  for (const key of Object.keys(value)) if (key !== 'retentionDays' && key !== 'issuers') invalid(`unknown setting "jwks.${key}"`);
+  if (value.retentionDays !== undefined) {
+    if (typeof value.retentionDays !== 'number' || !Number.isSafeInteger(value.retentionDays) || value.retentionDays < 0) {
+      invalid('jwks.retentionDays must be a whole number of days, 0 or more (0 keeps archived keys forever)');
+    }
+    settings.retentionDays = value.retentionDays as number;
+  }
+  if (value.issuers !== undefined) {
+    if (!isPlainObject(value.issuers)) return invalid('jwks.issuers must be an object keyed by issuer URL');
+    for (const [issuer, entry] of Object.entries(value.issuers)) {
+      const field = `jwks.issuers[${JSON.stringify(issuer)}]`;
+      try {
+        parseIssuer(issuer);
+      } catch (error) {
+        invalid(`${field}: ${(error as Error).message}`);
+      }
+      if (!isPlainObject(entry)) return invalid(`${field} must be an object`);
+      for (const key of Object.keys(entry)) if (key !== 'allowHttpLoopback') invalid(`unknown setting "${field}.${key}"`);
+      if (typeof entry.allowHttpLoopback !== 'boolean') invalid(`${field}.allowHttpLoopback must be true or false`);
+      settings.issuers[issuer] = { allowHttpLoopback: entry.allowHttpLoopback as boolean };
+    }
+  }
+  return settings;
+}
+
+/**
+ * Records `issuer`'s settings under `jwks.issuers` in tufctl.json, keeping
+ * every other setting as written (2-space JSON, trailing newline). Returns
+ * whether the file changed.
+ */
+export function writeJwksIssuerSettings(repoDir: string, issuer: string, issuerSettings: JwksIssuerSettings): boolean {
+  loadConfig(repoDir); // refuse to edit a file that is already invalid
+  const path = join(repoDir, CONFIG_FILE);
+  const before = existsSync(path) ? readFileSync(path, 'utf8') : undefined;
+  const raw = (before === undefined ? {} : JSON.parse(before)) as Record<string, unknown>;
+  const jwks = isPlainObject(raw.jwks) ? raw.jwks : {};
+  const issuers = isPlainObject(jwks.issuers) ? jwks.issuers : {};
+  raw.jwks = { ...jwks, issuers: { ...issuers, [issuer]: { ...issuerSettings } } };
+  const after = JSON.stringify(raw, null, 2) + '\n';
+  if (after === before) return false;
+  writeFileAtomic(path, after);
+  return true;
 }
