@@ -39,8 +39,28 @@ import { doSnapshot, doTimestamp } from './metadata/snapshot-timestamp.js';
 import { verifyRepository, type VerifyReport } from './verify/verify-repository.js';
 import { addTargetFiles } from './edit/targets.js';
 import { VERSION_CONSTRAINTS_TARGET } from './oci/publish.js';
+import { stalePolicyData, trustFilePaths } from './trust/trust-files.js';
 
 export const TEMPLATE_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'repo-template');
+/** The default trust policy set (policies/ in the package; its README and schemas stay behind). */
+export const DEFAULT_POLICIES_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'policies');
+
+/** Copies the default policy set into targets/, generates its policy data files and records everything as targets. */
+function installDefaultPolicies(repo: Repository): void {
+  const targetsDir = join(repo.dir, 'targets');
+  cpSync(DEFAULT_POLICIES_DIR, targetsDir, {
+    recursive: true,
+    filter: (source) => {
+      const rel = relative(DEFAULT_POLICIES_DIR, source);
+      return rel !== 'README.md' && rel !== 'schemas' && !rel.startsWith(`schemas/`);
+    },
+  });
+  for (const { target, bytes } of stalePolicyData(repo.dir)) writeFileSync(join(targetsDir, ...target.split('/')), bytes);
+  addTargetFiles(
+    repo,
+    trustFilePaths(repo.dir).map((target) => join(targetsDir, ...target.split('/'))),
+  );
+}
 
 export interface InitOptions {
   /** Generate keys into this directory (must be outside the repository). */
@@ -58,6 +78,8 @@ export interface InitOptions {
   /** x-tuf-on-ci-online-uri for the online key (e.g. awskms:...). */
   onlineUri?: string;
   commit?: boolean;
+  /** Copy the default trust policy set into targets/ (default true). */
+  policies?: boolean;
   now?: Date;
   /** Content of the version-constraints target (default from tufctl.json: ">= v0.1.7-0"). */
   versionConstraints?: string;
@@ -255,6 +277,7 @@ async function buildRepository(dir: string, finalDir: string, options: InitOptio
   const constraints = options.versionConstraints ?? repo.config.versionConstraints;
   writeFileSync(join(dir, 'targets', VERSION_CONSTRAINTS_TARGET), constraints);
   addTargetFiles(repo, [join(dir, 'targets', VERSION_CONSTRAINTS_TARGET)]);
+  if (options.policies !== false) installDefaultPolicies(repo);
   repo.createRole(
     'snapshot',
     {

@@ -10,6 +10,8 @@ import { collectSigners, type Signer } from '../keys/signer.js';
 import { Repository } from '../metadata/repository.js';
 import { doSnapshot, doTimestamp, type OnlineRoleResult } from '../metadata/snapshot-timestamp.js';
 import { signRoles, type RoleSigningResult } from '../edit/signing.js';
+import { applyTrustData, TrustFileEdit, type TrustApplyResult } from '../edit/trust-data.js';
+import { formatProblem } from '../trust/problems.js';
 
 export interface GlobalArgs {
   repo: string;
@@ -80,7 +82,11 @@ export interface EditOutcome {
  * (and refresh snapshot/timestamp if an online key is at hand), save atomically,
  * stage, optionally commit.
  */
-export async function runEdit(args: EditArgs, edit: (repo: Repository) => Promise<void> | void): Promise<EditOutcome> {
+export async function runEdit(
+  args: EditArgs,
+  edit: (repo: Repository) => Promise<void> | void,
+  hooks: { beforeSave?: () => void } = {},
+): Promise<EditOutcome> {
   const repo = openRepository(args);
   if (args.commit) assertCommittable(repo.dir);
   await edit(repo);
@@ -95,9 +101,49 @@ export async function runEdit(args: EditArgs, edit: (repo: Repository) => Promis
       outcome.online = [await doSnapshot(repo, signers), await doTimestamp(repo, signers)];
     }
   }
+  hooks.beforeSave?.();
   outcome.written = repo.save();
   if (args.commit && outcome.written.length > 0) outcome.commit = await commitStaged(repo.dir, commitMessage(repo.changeLog()));
   return outcome;
+}
+
+/**
+ * The flow of every trust data command: the edit changes files through a
+ * TrustFileEdit, then policy data is regenerated, everything validated and
+ * the changed trust files recorded as targets; signing, saving and
+ * committing follow as in runEdit. Any failure before the save puts every
+ * changed file back.
+ */
+export async function runTrustEdit(
+  args: EditArgs,
+  edit: (files: TrustFileEdit, repo: Repository) => Promise<void> | void,
+): Promise<EditOutcome & { trust: TrustApplyResult }> {
+  const files = new TrustFileEdit(repoDir(args));
+  let trust: TrustApplyResult | undefined;
+  let saving = false;
+  try {
+    const outcome = await runEdit(
+      args,
+      async (repo) => {
+        await edit(files, repo);
+        trust = applyTrustData(repo, files);
+      },
+      { beforeSave: () => (saving = true) },
+    );
+    return { ...outcome, trust: trust! };
+  } catch (error) {
+    if (!saving) files.restore();
+    throw error;
+  }
+}
+
+export function describeTrust(result: TrustApplyResult): string[] {
+  const lines: string[] = [];
+  for (const target of result.regenerated) lines.push(`regenerated ${target}`);
+  for (const t of result.recorded) lines.push(`${t.role}: target ${t.path} (sha256 ${t.hashes.sha256?.slice(0, 12) ?? '?'}…)`);
+  for (const target of result.removed) lines.push(`removed ${target}`);
+  for (const warning of result.warnings) lines.push(formatProblem(warning));
+  return lines;
 }
 
 export function describeOutcome(outcome: EditOutcome): string[] {

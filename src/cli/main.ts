@@ -11,8 +11,11 @@ import { TufctlError, UsageError } from '../errors.js';
 import * as delegate from './commands/delegate.js';
 import * as init from './commands/init.js';
 import * as inspect from './commands/inspect.js';
+import * as jwks from './commands/jwks.js';
 import * as keys from './commands/keys.js';
+import * as policy from './commands/policy.js';
 import * as publish from './commands/publish.js';
+import * as revoke from './commands/revoke.js';
 import * as signing from './commands/signing.js';
 import * as targets from './commands/targets.js';
 
@@ -74,7 +77,7 @@ export async function main(argv: string[]): Promise<number> {
       if (error) throw error;
       throw new UsageError(message);
     });
-  for (const group of [init, keys, targets, delegate, signing, inspect, publish]) cli = group.register(cli);
+  for (const group of [init, keys, targets, delegate, signing, inspect, publish, policy, revoke, jwks]) cli = group.register(cli);
   try {
     await cli.parseAsync();
   } catch (error) {

@@ -5,6 +5,7 @@
  * bytes change, so a sync that changes nothing touches nothing.
  */
 import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { loadConfig, writeJwksIssuerSettings } from '../config.js';
 import { JwksError, TufctlError } from '../errors.js';
 import { writeFileAtomic } from '../fs-atomic.js';
@@ -70,8 +71,19 @@ async function fetchLiveKeys(issuer: string, allowHttpLoopback: boolean): Promis
   return { issuer, jwksUri, keys: await checkJwksDocument(issuer, document) };
 }
 
+/**
+ * Where changed files go: `(target path, bytes)`, the target path relative to
+ * `targets/`. The default writes atomically under the repository's
+ * `targets/`; an editor passes its own to keep the change undoable.
+ */
+export type JwksFileWriter = (target: string, bytes: Buffer) => void;
+
+function diskWriter(repoDir: string): JwksFileWriter {
+  return (target, bytes) => writeFileAtomic(join(repoDir, 'targets', ...target.split('/')), bytes);
+}
+
 /** Writes an issuer's two files where their bytes differ; returns the targets written. */
-function writeIssuerFiles(repoDir: string, dir: string, ledger: Ledger): string[] {
+function writeIssuerFiles(repoDir: string, dir: string, ledger: Ledger, write: JwksFileWriter): string[] {
   const files = issuerFiles(repoDir, dir);
   const bytes = issuerFileBytes(ledger);
   const written: string[] = [];
@@ -80,7 +92,7 @@ function writeIssuerFiles(repoDir: string, dir: string, ledger: Ledger): string[
     [files.ledgerPath, files.ledgerTarget, bytes.ledger],
   ] as const) {
     if (existsSync(path) && readFileSync(path).equals(data)) continue;
-    writeFileAtomic(path, data);
+    write(target, data);
     written.push(target);
   }
   return written;
@@ -94,13 +106,15 @@ interface IssuerUpdate {
 }
 
 /** Writes the outcome of updates that all succeeded. */
-function writeAll(repoDir: string, updates: IssuerUpdate[]): JwksResult {
-  const changed = updates.flatMap(({ dir, update }) => writeIssuerFiles(repoDir, dir, update.ledger)).sort();
+function writeAll(repoDir: string, updates: IssuerUpdate[], write: JwksFileWriter = diskWriter(repoDir)): JwksResult {
+  const changed = updates.flatMap(({ dir, update }) => writeIssuerFiles(repoDir, dir, update.ledger, write)).sort();
   return { changed, configChanged: false, issuers: updates.map(({ issuer, dir, update }) => ({ issuer, dir, ...update.changes })) };
 }
 
 export interface AddIssuerOptions {
   repoDir: string;
+  /** Where changed files go (default: written under targets/). */
+  write?: JwksFileWriter;
   issuer: string;
   /** Allow plain HTTP to a loopback issuer; recorded in tufctl.json so later syncs need no flag. */
   allowHttpLoopback?: boolean;
@@ -128,13 +142,15 @@ export async function addIssuer(options: AddIssuerOptions): Promise<JwksResult> 
     now: options.now ?? new Date(),
     retentionDays: options.retentionDays ?? config.jwks.retentionDays,
   });
-  const result = writeAll(repoDir, [{ issuer, dir, update }]);
+  const result = writeAll(repoDir, [{ issuer, dir, update }], options.write);
   if (allowHttpLoopback) result.configChanged = writeJwksIssuerSettings(repoDir, issuer, { allowHttpLoopback: true });
   return result;
 }
 
 export interface SyncIssuersOptions {
   repoDir: string;
+  /** Where changed files go (default: written under targets/). */
+  write?: JwksFileWriter;
   /** Issuers to sync, exactly as mirrored; every mirrored issuer when absent or empty. */
   issuers?: string[];
   now?: Date;
@@ -166,6 +182,7 @@ export async function syncIssuers(options: SyncIssuersOptions): Promise<JwksResu
   return writeAll(
     repoDir,
     outcomes.map((outcome) => (outcome as PromiseFulfilledResult<IssuerUpdate>).value),
+    options.write,
   );
 }
 
@@ -185,6 +202,8 @@ function combinedFailure(failures: unknown[]): unknown {
 
 export interface RevokeJwkOptions {
   repoDir: string;
+  /** Where changed files go (default: written under targets/). */
+  write?: JwksFileWriter;
   issuer: string;
   kid: string;
   reason: string;
@@ -195,5 +214,5 @@ export interface RevokeJwkOptions {
 export function revokeJwk(options: RevokeJwkOptions): JwksResult {
   const { issuer, dir, ledger } = findIssuer(listIssuers(options.repoDir), options.issuer);
   const update = revokeKey(ledger, options.kid, options.reason, options.now ?? new Date());
-  return writeAll(options.repoDir, [{ issuer, dir, update }]);
+  return writeAll(options.repoDir, [{ issuer, dir, update }], options.write);
 }

@@ -24,6 +24,8 @@ import { parseEnvelope, trustFromEntry, type Envelope, type RoleTrust } from '..
 import { binForTarget, binNames } from '../metadata/role-index.js';
 import { targetPathProblem } from '../targets/target-paths.js';
 import type { ClientCheckResult } from './client-check.js';
+import { formatProblem } from '../trust/problems.js';
+import { trustProblems } from '../trust/trust-files.js';
 
 export interface VerifyOptions {
   now?: Date;
@@ -32,6 +34,8 @@ export interface VerifyOptions {
   /** Run the tuf-js client over the repository: 'auto' (default) skips it for very large repositories. */
   /** 'metadata': refresh only (root chain, timestamp, snapshot, targets), no target walk. */
   client?: 'auto' | 'always' | 'metadata' | 'never';
+  /** Validate the trust data files too (default true). */
+  trustData?: boolean;
 }
 
 export interface Problem {
@@ -413,6 +417,14 @@ export async function verifyRepository(dir: string, options: VerifyOptions = {})
         .map((f) => relative(dir, f))
         .join(', ')}${strayTargets.length > 10 ? ' …' : ''}`,
     );
+  }
+
+  // ---- trust data (policy mapping, policies, attestation list, signer keys, revocations, JWKS)
+  if (options.trustData !== false) {
+    for (const problem of trustProblems(dir)) {
+      if (problem.severity === 'error') c.add('TRUST_INVALID', formatProblem(problem));
+      else c.warnings.push(formatProblem(problem));
+    }
   }
 
   // ---- a real client over the consistent-snapshot view

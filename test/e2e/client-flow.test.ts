@@ -33,15 +33,15 @@ async function clientDownloads(base: string, cacheDir: string, paths: string[], 
 }
 
 test('init → targets (top-level, delegated, hashed bins) → sign → export → tuf-js client; root rotation; targets key revocation', async () => {
-  const fx = newRepository();
+  const fx = newRepository(['--no-policies']);
   const server = { close: async () => {} } as Awaited<ReturnType<typeof serveDirectory>>;
   try {
     const cwd = fx.repo;
     for (const name of ['doi', 'pkgs', 'bins']) ok(['key', 'generate', '--out', join(fx.keys, `${name}.pem`)]);
 
     // Top-level target.
-    writeFile(join(cwd, 'targets', 'mapping.yaml'), 'version: v1\nkind: policy-mapping\n');
-    ok(['target', 'add', 'targets/mapping.yaml'], { cwd });
+    writeFile(join(cwd, 'targets', 'settings.yaml'), 'setting: 1\n');
+    ok(['target', 'add', 'targets/settings.yaml'], { cwd });
 
     // Delegated role with path patterns.
     ok(['delegate', 'add', 'doi', '--paths', 'doi/*', 'doi/*/*', '--key', join(fx.keys, 'doi.pub.pem'), '--terminating'], { cwd });
@@ -87,7 +87,7 @@ test('init → targets (top-level, delegated, hashed bins) → sign → export �
     const exported = await serveDirectory(out1);
     Object.assign(server, exported);
     const cache = join(fx.root, 'client');
-    const allTargets = ['mapping.yaml', 'doi/policy.rego', 'doi/library/data.yaml', ...pkgFiles];
+    const allTargets = ['settings.yaml', 'doi/policy.rego', 'doi/library/data.yaml', ...pkgFiles];
     await clientDownloads(exported.url, cache, allTargets, join(cwd, 'metadata', 'root_history', '1.root.json'), cwd);
     await exported.close();
 

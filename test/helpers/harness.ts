@@ -3,7 +3,7 @@
  * would, a fresh repository with generated keys, and serving a directory
  * over HTTP on 127.0.0.1.
  */
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, rmSync, readFileSync, writeFileSync, createReadStream, existsSync, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -20,20 +20,48 @@ export interface CliResult {
   json: any; // eslint-disable-line @typescript-eslint/no-explicit-any
 }
 
-/** Runs `tufctl ARGS` in `cwd` as a separate process. */
-export function tufctl(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): CliResult {
+function cliEnv(options: { env?: NodeJS.ProcessEnv }): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env, ...options.env };
   for (const name of Object.keys(env)) if (name.startsWith('TUFCTL_KEY_') && !(options.env && name in options.env)) delete env[name];
-  const result = spawnSync(process.execPath, [CLI, ...args], { cwd: options.cwd, env, encoding: 'utf8' });
+  return env;
+}
+
+function cliResult(args: string[], code: number | null, stdout: string, stderr: string): CliResult {
   let json: unknown;
   if (args.includes('--json')) {
     try {
-      json = JSON.parse(result.stdout);
+      json = JSON.parse(stdout);
     } catch {
       json = undefined;
     }
   }
-  return { code: result.status ?? -1, stdout: result.stdout, stderr: result.stderr, json };
+  return { code: code ?? -1, stdout, stderr, json };
+}
+
+/** Runs `tufctl ARGS` in `cwd` as a separate process. */
+export function tufctl(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): CliResult {
+  const result = spawnSync(process.execPath, [CLI, ...args], { cwd: options.cwd, env: cliEnv(options), encoding: 'utf8' });
+  return cliResult(args, result.status, result.stdout, result.stderr);
+}
+
+/**
+ * Like tufctl() without blocking this process: needed when the command talks
+ * to a server running inside the test process (an OIDC issuer on loopback).
+ */
+export function tufctlAsync(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
+  return new Promise((resolvePromise, reject) => {
+    execFile(process.execPath, [CLI, ...args], { cwd: options.cwd, env: cliEnv(options), encoding: 'utf8' }, (error, stdout, stderr) => {
+      if (error && typeof error.code !== 'number') reject(error);
+      else resolvePromise(cliResult(args, error ? (error.code as number) : 0, stdout, stderr));
+    });
+  });
+}
+
+/** Like tufctlAsync() but rejects with the output when the exit code is not 0. */
+export async function okAsync(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
+  const result = await tufctlAsync(args, options);
+  if (result.code !== 0) throw new Error(`tufctl ${args.join(' ')} exited ${result.code}\n${result.stdout}\n${result.stderr}`);
+  return result;
 }
 
 /** Like tufctl() but throws with the output when the exit code is not 0. */

@@ -18,13 +18,13 @@ import { openOciTarget } from '../../src/oci/destination.js';
 import { RegistryFetcher, REGISTRY_METADATA_URL, REGISTRY_TARGETS_URL } from '../../src/oci/registry-fetcher.js';
 
 function populated(): Fixture {
-  const fx = newRepository();
+  const fx = newRepository(['--no-policies']);
   const cwd = fx.repo;
   ok(['key', 'generate', '--out', join(fx.keys, 'doi.pem')]);
   ok(['delegate', 'add', 'doi', '--paths', 'doi/*', '--key', join(fx.keys, 'doi.pub.pem')], { cwd });
   writeFile(join(cwd, 'targets', 'doi', 'policy.rego'), 'package doi # v1\n');
-  writeFile(join(cwd, 'targets', 'mapping.yaml'), 'mapping: v1\n');
-  ok(['target', 'add', 'targets/doi/policy.rego', 'targets/mapping.yaml'], { cwd });
+  writeFile(join(cwd, 'targets', 'settings.yaml'), 'mapping: v1\n');
+  ok(['target', 'add', 'targets/doi/policy.rego', 'targets/settings.yaml'], { cwd });
   signAll(fx);
   return fx;
 }
@@ -39,8 +39,8 @@ function signAll(fx: Fixture): void {
 /** Changes targets, the delegated role, snapshot and timestamp. */
 function changeEverything(fx: Fixture): void {
   writeFile(join(fx.repo, 'targets', 'doi', 'policy.rego'), 'package doi # v2\n');
-  writeFile(join(fx.repo, 'targets', 'mapping.yaml'), 'mapping: v2\n');
-  ok(['target', 'add', 'targets/doi/policy.rego', 'targets/mapping.yaml'], { cwd: fx.repo });
+  writeFile(join(fx.repo, 'targets', 'settings.yaml'), 'mapping: v2\n');
+  ok(['target', 'add', 'targets/doi/policy.rego', 'targets/settings.yaml'], { cwd: fx.repo });
   signAll(fx);
 }
 
@@ -69,7 +69,7 @@ async function poll(from: string, fx: Fixture): Promise<{ timestamp: number; pol
       return readFileSync(await updater.downloadTarget(info, join(cache, 'targets', path.replaceAll('/', '_'))), 'utf8');
     };
     const policy = await read('doi/policy.rego');
-    const mapping = await read('mapping.yaml');
+    const mapping = await read('settings.yaml');
     const timestamp = JSON.parse(readFileSync(join(cache, 'metadata', 'timestamp.json'), 'utf8')).signed.version as number;
     return { timestamp, policy, mapping };
   } finally {

@@ -33,21 +33,21 @@ async function registryState(reg: TestRegistry, namespace: string): Promise<{ ta
 
 /** A repository with a top-level target and a delegated role with two files, signed and committed. */
 function populated(): Fixture {
-  const fx = newRepository();
+  const fx = newRepository(['--no-policies']);
   const cwd = fx.repo;
   ok(['key', 'generate', '--out', join(fx.keys, 'doi.pem')]);
-  writeFile(join(cwd, 'targets', 'mapping.yaml'), 'version: v1\nkind: policy-mapping\n');
+  writeFile(join(cwd, 'targets', 'settings.yaml'), 'setting: 1\n');
   ok(['delegate', 'add', 'doi', '--paths', 'doi/*', 'doi/*/*', '--key', join(fx.keys, 'doi.pub.pem'), '--terminating'], { cwd });
   writeFile(join(cwd, 'targets', 'doi', 'policy.rego'), 'package doi\n');
   writeFile(join(cwd, 'targets', 'doi', 'library', 'data.yaml'), 'allow: true\n');
-  ok(['target', 'add', 'targets/mapping.yaml', 'targets/doi/policy.rego', 'targets/doi/library/data.yaml'], { cwd });
+  ok(['target', 'add', 'targets/settings.yaml', 'targets/doi/policy.rego', 'targets/doi/library/data.yaml'], { cwd });
   ok(['sign', '--key', fx.key('targets'), '--key', join(fx.keys, 'doi.pem')], { cwd });
   ok(['snapshot', '--key', fx.key('online')], { cwd });
   ok(['timestamp', '--key', fx.key('online'), '--commit'], { cwd });
   return fx;
 }
 
-const TARGETS = ['version-constraints', 'mapping.yaml', 'doi/policy.rego', 'doi/library/data.yaml'];
+const TARGETS = ['version-constraints', 'settings.yaml', 'doi/policy.rego', 'doi/library/data.yaml'];
 
 function fetchAll(from: string, fx: Fixture, cache: string): void {
   for (const target of TARGETS) {
@@ -93,8 +93,8 @@ test('publish to a registry: clients fetch every target; republish is a no-op; t
 
     const before = await registryState(reg, 'acme');
     assert.ok(before.tags['tuf-metadata:latest'] && before.tags['tuf-metadata:doi'] && before.tags['tuf-targets:doi']);
-    const hash = spawnSync('sha256sum', [join(cwd, 'targets', 'mapping.yaml')], { encoding: 'utf8' }).stdout.split(' ')[0];
-    assert.ok(before.tags[`tuf-targets:${hash}.mapping.yaml`], 'top-level target tagged <sha256>.<name>');
+    const hash = spawnSync('sha256sum', [join(cwd, 'targets', 'settings.yaml')], { encoding: 'utf8' }).stdout.split(' ')[0];
+    assert.ok(before.tags[`tuf-targets:${hash}.settings.yaml`], 'top-level target tagged <sha256>.<name>');
 
     // Republishing an unchanged repository uploads nothing and moves no tag.
     const again = ok(['publish', '--to', dest, '--json'], { cwd }).json;
@@ -133,7 +133,7 @@ test('publish to a registry: clients fetch every target; republish is a no-op; t
     assert.deepEqual(await registryState(reg, 'acme'), after);
 
     // Another repository's root chain does not lead to ours: refused.
-    const other = newRepository();
+    const other = newRepository(['--no-policies']);
     try {
       const foreign = tufctl(['publish', '--to', dest], { cwd: other.repo });
       assert.equal(foreign.code, 1);

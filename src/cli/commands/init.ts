@@ -17,6 +17,7 @@ interface InitArgs extends GlobalArgs {
   key?: string[];
   owner?: string;
   commit: boolean;
+  policies: boolean;
 }
 
 export function register(cli: Argv): Argv {
@@ -40,6 +41,11 @@ export function register(cli: Argv): Argv {
         .option('key', { type: 'string', array: true, describe: 'Private key file(s) to sign the new repository with (public-key mode)' })
         .option('owner', { type: 'string', describe: 'Key owner handle for root and targets keys (e.g. @alice)' })
         .option('commit', { type: 'boolean', default: true, describe: 'Make the initial commit (--no-commit to skip)' })
+        .option('policies', {
+          type: 'boolean',
+          default: true,
+          describe: 'Install the default trust policy set as targets (--no-policies for an empty repository)',
+        })
         .example('$0 init my-tuf --generate-keys ~/tuf-keys', 'New repository with fresh ed25519 keys'),
     async (argv) => {
       const args = argv as unknown as InitArgs;
@@ -55,6 +61,7 @@ export function register(cli: Argv): Argv {
         signingKeys: args.key,
         owner: args.owner,
         commit: args.commit,
+        policies: args.policies,
         now: nowFrom(args),
       });
       const lines = [`initialized TUF repository in ${result.dir}`];
