@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // The README's main job on an embedded default: create a TUF repository with
-// fresh keys in a temporary directory, add targets (top level and in a
-// delegated role), sign, refresh snapshot/timestamp, verify, export, serve the
+// fresh keys and the default trust policy set in a temporary directory, add a
+// target, delegate the policy directory, apply a policy edit, revoke an
+// attestation, sign, refresh snapshot/timestamp, verify, export, serve the
 // export on 127.0.0.1 and have a real TUF client (tuf-js) download and check
 // every target. Nothing outside the temporary directory is touched.
 import { spawnSync } from 'node:child_process';
@@ -53,13 +54,17 @@ async function serve(dir) {
 
 try {
   console.log(`tufctl demo in ${work}`);
-  step('init', ['init', repo, '--generate-keys', keys, '--owner', '@demo'], work);
-  write(join(repo, 'targets', 'mapping.yaml'), 'version: v1\nkind: policy-mapping\npolicies: []\nrules: []\n');
-  write(join(repo, 'targets', 'doi', 'policy.rego'), 'package doi\n\ndefault allow := false\n');
-  step('add a top-level target', ['target', 'add', 'targets/mapping.yaml']);
+  step('init (installs the default trust policy set as targets)', ['init', repo, '--generate-keys', keys, '--owner', '@demo'], work);
+  step('validate the trust data', ['policy', 'validate']);
+  write(join(repo, 'targets', 'app', 'config.json'), '{"channel": "stable"}\n');
+  step('add a top-level target', ['target', 'add', 'targets/app/config.json']);
   step('generate a key for the delegated role', ['key', 'generate', '--out', join(keys, 'doi.pem')]);
   step('delegate doi/*', ['delegate', 'add', 'doi', '--paths', 'doi/*', 'doi/*/*', '--key', join(keys, 'doi.pub.pem'), '--terminating']);
-  step('add a delegated target', ['target', 'add', 'targets/doi/policy.rego']);
+  const rego = join(repo, 'targets', 'doi', 'policy.rego');
+  write(rego, `${readFileSync(rego, 'utf8')}\n# Reviewed for the demo.\n`);
+  step('apply a policy edit (moves it to the doi role)', ['policy', 'apply']);
+  const digest = `sha256:${'5e'.repeat(32)}`;
+  step('revoke one attestation', ['revoke', 'signature', digest, '--reason', 'demo: signed by a compromised workflow']);
   step('sign', ['sign', '--key', join(keys, 'targets.pem'), '--key', join(keys, 'doi.pem')]);
   step('snapshot', ['snapshot', '--key', join(keys, 'online.pem')]);
   step('timestamp', ['timestamp', '--key', join(keys, 'online.pem'), '--commit']);
@@ -82,7 +87,7 @@ try {
       targetBaseUrl: `${server.url}/targets`,
     });
     await updater.refresh();
-    for (const path of ['mapping.yaml', 'doi/policy.rego']) {
+    for (const path of ['mapping.yaml', 'app/config.json', 'doi/policy.rego', 'doi/data.yaml', 'revocations.json']) {
       const info = await updater.getTargetInfo(path);
       if (!info) throw new Error(`client cannot find ${path}`);
       const file = await updater.downloadTarget(info, join(cache, 'targets', path.replaceAll('/', '_')));

@@ -12,8 +12,8 @@
  *   ref (HEAD by default), however many commands edit it before it is
  *   committed. Versions never go down. Changed content drops its signatures.
  */
-import { readFileSync, existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { readFileSync, existsSync, readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { MetadataKind } from '@tufjs/models';
 import { loadConfig, type RepositoryConfig } from '../config.js';
 import { MetadataError, KeyError, RuleError, UsageError, TufctlError } from '../errors.js';
@@ -164,7 +164,6 @@ export class Repository {
   #baseSnapshotMeta: Record<string, { version?: number } | null> | null | undefined;
   readonly #changes: string[] = [];
   readonly #extraPaths = new Set<string>();
-  readonly #pendingFiles = new Map<string, Buffer | null>();
 
   private constructor(dir: string, options: RepositoryOptions) {
     this.dir = dir;
@@ -276,21 +275,6 @@ export class Repository {
   /** Also stage this repository-relative path on save (e.g. a target file). */
   stageAlso(relPath: string): void {
     this.#extraPaths.add(relPath);
-  }
-
-  /**
-   * Writes (or with `null` deletes) a repository-relative file on save, before
-   * any metadata, and stages it: target files that an edit produces (trust
-   * data) reach the disk only when the whole edit succeeded.
-   */
-  writeOnSave(relPath: string, bytes: Buffer | null): void {
-    this.#pendingFiles.set(relPath, bytes);
-    this.#extraPaths.add(relPath);
-  }
-
-  /** The bytes `writeOnSave` holds for this path: a Buffer, null (to be deleted) or undefined (none pending). */
-  pendingFile(relPath: string): Buffer | null | undefined {
-    return this.#pendingFiles.get(relPath);
   }
 
   // ---------------------------------------------------------------- editing
@@ -663,15 +647,6 @@ export class Repository {
   save(options: { stage?: boolean } = {}): string[] {
     this.finalize();
     const written: string[] = [];
-    for (const [rel, bytes] of this.#pendingFiles) {
-      const file = join(this.dir, rel);
-      if (bytes === null) rmSync(file, { force: true });
-      else {
-        mkdirSync(dirname(file), { recursive: true });
-        writeFileAtomic(file, bytes);
-      }
-    }
-    this.#pendingFiles.clear();
     for (const loaded of this.#roles.values()) {
       if (loaded.deleted) {
         rmSync(this.metadataPath(loaded.name), { force: true });
