@@ -6,7 +6,21 @@ test('tufctl --version and --help work', () => {
   const version = ok(['--version']);
   assert.match(version.stdout.trim(), /^\d+\.\d+\.\d+$/);
   const help = ok(['--help']);
-  for (const command of ['init', 'key', 'target', 'delegate', 'sign', 'snapshot', 'timestamp', 'status', 'verify', 'export', 'policy', 'revoke', 'jwks']) {
+  for (const command of [
+    'init',
+    'key',
+    'target',
+    'delegate',
+    'sign',
+    'snapshot',
+    'timestamp',
+    'status',
+    'verify',
+    'export',
+    'policy',
+    'revoke',
+    'jwks',
+  ]) {
     assert.match(help.stdout, new RegExp(`tufctl ${command}`));
   }
 });
