@@ -28,6 +28,14 @@ function summaryLines(issuers: IssuerSummary[]): string[] {
   return lines;
 }
 
+function report(args: EditArgs, result: JwksResult, outcome: Awaited<ReturnType<typeof runTrustEdit>>): void {
+  emit(args, [...summaryLines(result.issuers), ...describeTrust(outcome.trust), ...describeOutcome(outcome)], {
+    ok: true,
+    ...result,
+    ...outcome,
+  });
+}
+
 export function register(cli: Argv): Argv {
   return cli.command('jwks', "Mirror OIDC issuers' JWKS as signed targets (jwks/<issuer>/jwks.json and ledger.json)", (y) =>
     y
@@ -59,11 +67,7 @@ export function register(cli: Argv): Argv {
             });
             if (result.configChanged) repo.stageAlso(CONFIG_FILE);
           });
-          emit(args, [...summaryLines(result!.issuers), ...describeTrust(outcome.trust), ...describeOutcome(outcome)], {
-            ok: true,
-            ...result,
-            ...outcome,
-          });
+          report(args, result!, outcome);
         },
       )
       .command(
@@ -85,11 +89,7 @@ export function register(cli: Argv): Argv {
               write: files.writer,
             });
           });
-          emit(args, [...summaryLines(result!.issuers), ...describeTrust(outcome.trust), ...describeOutcome(outcome)], {
-            ok: true,
-            ...result,
-            ...outcome,
-          });
+          report(args, result!, outcome);
         },
       )
       .command(
@@ -113,11 +113,7 @@ export function register(cli: Argv): Argv {
               write: files.writer,
             });
           });
-          emit(args, [...summaryLines(result!.issuers), ...describeTrust(outcome.trust), ...describeOutcome(outcome)], {
-            ok: true,
-            ...result,
-            ...outcome,
-          });
+          report(args, result!, outcome);
         },
       )
       .command(
