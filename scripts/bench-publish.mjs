@@ -4,7 +4,7 @@
 // and republished. Prints wall time, HTTP requests and bytes uploaded for
 // each, as reported by `tufctl publish --json` (counted by the client).
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 
@@ -76,6 +76,27 @@ export async function benchPublish({ cli, dir, targets = 1000, env }) {
     const same = run(['publish', '--to', dest, '--json', '--repo', repo]);
     run(['timestamp', '--force', '--key', join(keys, 'online.pem'), '--repo', repo, '--commit']);
     const ts = run(['publish', '--to', dest, '--json', '--repo', repo]);
+    // The scheduled job: read the registry, decide, sign a timestamp with the online key, publish, re-read.
+    const online = { ...env, TUFCTL_ONLINE_KEY: readFileSync(join(keys, 'online.pem'), 'utf8') };
+    const refreshRuns = [];
+    for (let i = 0; i < 9; i++) {
+      const started = process.hrtime.bigint();
+      const r = spawnSync(process.execPath, [cli, 'refresh', '--publish', dest, '--force', '--commit', '--json', '--repo', repo], {
+        env: online,
+        encoding: 'utf8',
+      });
+      if (r.status !== 0) throw new Error(`tufctl refresh failed:\n${r.stderr}`);
+      refreshRuns.push({ seconds: Number(process.hrtime.bigint() - started) / 1e9, json: JSON.parse(r.stdout) });
+    }
+    refreshRuns.sort((a, b) => a.seconds - b.seconds);
+    const medianRefresh = refreshRuns[Math.floor(refreshRuns.length / 2)];
+    const idleStarted = process.hrtime.bigint();
+    const idle = spawnSync(process.execPath, [cli, 'refresh', '--publish', dest, '--json', '--repo', repo], {
+      env: online,
+      encoding: 'utf8',
+    });
+    if (idle.status !== 0) throw new Error(`tufctl refresh failed:\n${idle.stderr}`);
+    const idleSeconds = Number(process.hrtime.bigint() - idleStarted) / 1e9;
     const row = (label, r) =>
       `  ${label.padEnd(34)} ${r.seconds.toFixed(3).padStart(8)} s ${String(r.json.stats.requests).padStart(9)} ${String(r.json.stats.blobsUploaded).padStart(6)} ${String(r.json.stats.manifestsPut).padStart(10)} ${String(r.json.stats.bytesUploaded).padStart(12)}`;
     return [
@@ -84,6 +105,11 @@ export async function benchPublish({ cli, dir, targets = 1000, env }) {
       row('first publish', first),
       row('republish, unchanged', same),
       row('timestamp-only republish', ts),
+      '',
+      `refresh (decide + sign timestamp + publish + re-read), ${refreshRuns.length} runs`,
+      `  median wall ${medianRefresh.seconds.toFixed(3)} s (min ${refreshRuns[0].seconds.toFixed(3)}, max ${refreshRuns.at(-1).seconds.toFixed(3)}), ` +
+        `${medianRefresh.json.published.stats.requests} HTTP requests, ${medianRefresh.json.published.stats.blobsUploaded} blob, ${medianRefresh.json.published.stats.manifestsPut} manifest`,
+      `  nothing due: ${idleSeconds.toFixed(3)} s, ${JSON.parse(idle.stdout).published ? 'published' : 'nothing published'}`,
     ].join('\n');
   } finally {
     registry.stop();

@@ -13,7 +13,6 @@ export {
   type SignatureStatus,
   type RoleTrust,
 } from './metadata/repository.js';
-export { doSnapshot, doTimestamp, type OnlineRoleResult } from './metadata/snapshot-timestamp.js';
 export { toFileBytes, canonicalBytes } from './metadata/json.js';
 export { DEFAULT_PERIODS, readPeriods, signingState, type Periods, type SigningState } from './metadata/expiry.js';
 export { assertDelegatedRoleName, TOP_LEVEL_ROLES } from './metadata/role-names.js';
@@ -44,3 +43,22 @@ export { RegistryFetcher } from './oci/registry-fetcher.js';
 export type { OciTarget, OciRepository, OciStats, Descriptor, StoredManifest } from './oci/store.js';
 export { defaultCredentials, type CredentialSource } from './oci/credentials.js';
 export { clientFetch, clientVerify, type ClientOptions } from './client.js';
+export {
+  onlineSignerFor,
+  registerOnlineSignerScheme,
+  onlineSignerSchemes,
+  ONLINE_KEY_ENV,
+  type OnlineSignerFactory,
+  type OnlineSignerOptions,
+} from './keys/online-signer.js';
+export { doSnapshot, doTimestamp, snapshotChanges, type OnlineRoleResult, type OnlineRoleOptions } from './metadata/snapshot-timestamp.js';
+export { refresh, dueOfflineRoles, type RefreshOptions, type RefreshReport } from './refresh/refresh.js';
+export { decideRefresh, offlineNotices, type RefreshInputs, type RefreshPlan } from './refresh/decide.js';
+export { openSigningBranches, type SigningBranch } from './refresh/signing-branches.js';
+export { readPublishedState, type PublishedState } from './oci/published-state.js';
+export { validateTrustData, loadChannel, type TrustProblem } from './trust/index.js';
+export { trustProblems, trustFilePaths } from './trust/trust-files.js';
+export { TrustFileEdit, applyTrustData, assertTrustDataValid } from './edit/trust-data.js';
+export { addIssuer, syncIssuers, revokeJwk, listIssuers } from './jwks/sync.js';
+export { revokeKey } from './edit/key-revocation.js';
+export { rotateOnlineKey, recoverFastForward, signRotatedRoles } from './edit/online-key.js';

@@ -15,6 +15,8 @@ import * as jwks from './commands/jwks.js';
 import * as keys from './commands/keys.js';
 import * as policy from './commands/policy.js';
 import * as publish from './commands/publish.js';
+import * as recover from './commands/recover.js';
+import * as refresh from './commands/refresh.js';
 import * as revoke from './commands/revoke.js';
 import * as signing from './commands/signing.js';
 import * as targets from './commands/targets.js';
@@ -77,7 +79,8 @@ export async function main(argv: string[]): Promise<number> {
       if (error) throw error;
       throw new UsageError(message);
     });
-  for (const group of [init, keys, targets, delegate, signing, inspect, publish, policy, revoke, jwks]) cli = group.register(cli);
+  for (const group of [init, keys, targets, delegate, signing, inspect, publish, policy, revoke, jwks, refresh, recover])
+    cli = group.register(cli);
   try {
     await cli.parseAsync();
   } catch (error) {

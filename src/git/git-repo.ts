@@ -242,6 +242,18 @@ export async function commitStaged(dir: string, message: string): Promise<string
   }
 }
 
+/** Pushes the current branch to `remote`; returns "remote/branch". A rejected push is a clear error. */
+export async function pushBranch(dir: string, remote: string): Promise<string> {
+  const client = await gitClient(dir);
+  const branch = (await client.revparse(['--abbrev-ref', 'HEAD'])).trim();
+  try {
+    await client.push(remote, `HEAD:refs/heads/${branch}`);
+  } catch (error) {
+    throw new GitError('GIT_FAILED', `git push ${remote} ${branch} failed: ${(error as Error).message.split('\n')[0]}`);
+  }
+  return `${remote}/${branch}`;
+}
+
 export function repositoryPath(...parts: string[]): string {
   return join(...parts)
     .split('\\')

@@ -162,6 +162,8 @@ export class Repository {
   #finalizePending = true;
   /** meta of snapshot.json at the base ref (null: none or unreadable), read on first use. */
   #baseSnapshotMeta: Record<string, { version?: number } | null> | null | undefined;
+  /** signed of root.json at the base ref (null: none or unreadable), read on first use. */
+  #baseRoot: JSONObject | null | undefined;
   readonly #changes: string[] = [];
   readonly #extraPaths = new Set<string>();
 
@@ -422,6 +424,39 @@ export class Repository {
   }
 
   /**
+   * The one exemption from "versions never go down" (fast-forward attack
+   * recovery, TUF specification 5.3.11): snapshot or timestamp may go below
+   * its version at the base ref only when root, in the same change, trusts
+   * none of the keys the base ref's root trusted for that role. Clients then
+   * cannot verify their cached copy with the new root and discard it, so they
+   * accept the lower version. Any key kept, any other role, no root at the
+   * base ref, or no git: no exemption.
+   */
+  #onlineKeysRotatedSinceBase(role: string): boolean {
+    if ((role !== 'snapshot' && role !== 'timestamp') || !this.#useGit) return false;
+    if (this.#baseRoot === undefined) {
+      this.#baseRoot = null;
+      const base = this.#base_();
+      const blob = base.blobId('metadata/root.json');
+      if (blob) {
+        try {
+          const signed = (JSON.parse(base.readBlobs([blob]).get(blob)!.toString('utf8')) as Envelope).signed;
+          if (isJSONObject(signed)) this.#baseRoot = signed;
+        } catch {
+          // unparsable: no exemption
+        }
+      }
+    }
+    const keyIds = (root: JSONObject | null): string[] => {
+      const entry = isJSONObject(root?.roles) ? root.roles[role] : undefined;
+      return isJSONObject(entry) && Array.isArray(entry.keyids) ? (entry.keyids as string[]) : [];
+    };
+    const before = keyIds(this.#baseRoot);
+    const now = keyIds(this.root());
+    return before.length > 0 && now.length > 0 && !now.some((id) => before.includes(id));
+  }
+
+  /**
    * Applies the version and expiry rules to every role whose content changed
    * and drops its (now invalid) signatures. Idempotent.
    */
@@ -439,13 +474,14 @@ export class Repository {
       const baseVersion = baseVersions.get(loaded.name);
       let next: number;
       if (baseVersion !== undefined) {
-        if (working < baseVersion) {
+        if (working < baseVersion && !this.#onlineKeysRotatedSinceBase(loaded.name)) {
           throw new RuleError(
             'VERSION_ROLLBACK',
             `${loaded.relPath}: version ${working} is lower than ${baseVersion} at ${this.#baseRef}; versions never go down`,
           );
         }
-        next = working > baseVersion ? working : baseVersion + 1;
+        // A working version below the base's gets here only by the exemption above: it stands as set (the reset).
+        next = working === baseVersion ? baseVersion + 1 : working;
       } else {
         const listed = roleKind(loaded.name) === 'targets' ? this.#baseSnapshotListed(loaded.name) : undefined;
         next = Math.max(working, (listed ?? 0) + 1);
@@ -484,7 +520,7 @@ export class Repository {
       }
       const working = loaded.envelope.signed.version as number;
       const baseVersion = baseSigned.version as number;
-      if (working < baseVersion) {
+      if (working < baseVersion && !this.#onlineKeysRotatedSinceBase(loaded.name)) {
         throw new RuleError(
           'VERSION_ROLLBACK',
           `${loaded.relPath}: version ${working} is lower than ${baseVersion} at ${this.#baseRef}; versions never go down`,

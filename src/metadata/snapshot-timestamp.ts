@@ -19,6 +19,13 @@ import { isJSONObject, sameCanonical, type JSONObject } from './json.js';
 import type { Repository } from './repository.js';
 import { RoleIndex } from './role-index.js';
 
+export interface OnlineRoleOptions {
+  /** Re-sign even when nothing calls for it. */
+  force?: boolean;
+  /** The new version is at least this (the refresh job's floor + 1, above what a registry already serves). */
+  versionAtLeast?: number;
+}
+
 export interface OnlineRoleResult {
   role: 'snapshot' | 'timestamp';
   /** Whether a new version was produced. */
@@ -42,12 +49,12 @@ function reasonsToResign(repo: Repository, role: 'snapshot' | 'timestamp'): stri
   return reasons;
 }
 
-/** Computes snapshot meta from the current targets roles; updates and signs snapshot if needed. */
-export async function doSnapshot(
-  repo: Repository,
-  signers: readonly Signer[],
-  options: { force?: boolean } = {},
-): Promise<OnlineRoleResult> {
+/**
+ * The snapshot meta the current targets roles call for, and which roles
+ * differ from what snapshot lists (e.g. "targets v3"). Refuses rollbacks and
+ * missing role files.
+ */
+export function snapshotChanges(repo: Repository): { meta: JSONObject; changed: string[] } {
   const index = new RoleIndex(repo, { fileHashes: repo.config.snapshotMetaHashes });
   const entries = index.walk();
   index.persist();
@@ -85,6 +92,12 @@ export async function doSnapshot(
       changed.push(`${role} v${info.version}`);
     }
   }
+  return { meta, changed };
+}
+
+/** Computes snapshot meta from the current targets roles; updates and signs snapshot if needed. */
+export async function doSnapshot(repo: Repository, signers: readonly Signer[], options: OnlineRoleOptions = {}): Promise<OnlineRoleResult> {
+  const { meta, changed } = snapshotChanges(repo);
   const reasons = changed.length > 0 ? [`targets roles changed: ${summarise(changed)}`] : [];
   reasons.push(...reasonsToResign(repo, 'snapshot'));
   if (options.force) reasons.push('forced');
@@ -101,6 +114,7 @@ export async function doSnapshot(
   );
   // Content identical: re-signing still needs a fresh version and expiry.
   if (!contentChanged) repo.renew('snapshot', `snapshot: ${reasons.join('; ')}`);
+  raiseVersion(repo, 'snapshot', options.versionAtLeast);
   repo.finalize();
   const signedWith = await repo.sign('snapshot', signers);
   assertThreshold(repo, 'snapshot');
@@ -111,7 +125,7 @@ export async function doSnapshot(
 export async function doTimestamp(
   repo: Repository,
   signers: readonly Signer[],
-  options: { force?: boolean } = {},
+  options: OnlineRoleOptions = {},
 ): Promise<OnlineRoleResult> {
   const snapshotBytes = repo.fileBytes('snapshot');
   const entry: JSONObject = { version: repo.version('snapshot') };
@@ -145,10 +159,19 @@ export async function doTimestamp(
     signed.meta = { 'snapshot.json': entry };
   });
   if (!changed) repo.renew('timestamp', `timestamp: ${reasons.join('; ')}`);
+  raiseVersion(repo, 'timestamp', options.versionAtLeast);
   repo.finalize();
   const signedWith = await repo.sign('timestamp', signers);
   assertThreshold(repo, 'timestamp');
   return { role: 'timestamp', updated: true, version: repo.version('timestamp'), reasons, signedWith };
+}
+
+/** Lifts the working version so finalize keeps it (it keeps any working version above the base's). */
+function raiseVersion(repo: Repository, role: 'snapshot' | 'timestamp', atLeast: number | undefined): void {
+  if (atLeast === undefined || repo.version(role) >= atLeast) return;
+  repo.edit(role, `${role}: version ${atLeast} (above the published one)`, (signed) => {
+    signed.version = atLeast;
+  });
 }
 
 function assertThreshold(repo: Repository, role: 'snapshot' | 'timestamp'): void {

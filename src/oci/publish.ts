@@ -11,11 +11,13 @@
  *      manifest, so the switch to the new state is a single tag move.
  *
  * Before anything is written the registry's current state is read: a version
- * lower than the published one (for any role), the same version with other
- * bytes (a fork), or a root chain that does not lead to ours is refused, and
- * nothing is changed. Blobs and manifests already present are not uploaded
- * again; what is unchanged since the published snapshot is not even looked at,
- * so a timestamp-only republish costs one blob and one manifest.
+ * lower than the published one (for any role; the one exemption: snapshot and
+ * timestamp after a rotation of their keys, for fast-forward recovery), the
+ * same version with other bytes (a fork), or a root chain that does not lead
+ * to ours is refused, and nothing is changed. Blobs and manifests already
+ * present are not uploaded again; what is unchanged since the published
+ * snapshot is not even looked at, so a timestamp-only republish costs one blob
+ * and one manifest.
  */
 import { readFileSync } from 'node:fs';
 import { TufctlError, VerificationError } from '../errors.js';
@@ -182,12 +184,31 @@ async function checkAgainstPublished(published: Published, view: RepositoryView,
       );
     }
   }
+  // The one exemption from "never publish an older version" (fast-forward attack recovery, TUF
+  // specification 5.3.11, `tufctl recover --fast-forward`): snapshot or timestamp may go below the
+  // published version only when our newest root trusts none of the keys the newest published root
+  // trusted for that role. Clients that update to our root can no longer verify their cached copy,
+  // discard it, and accept the lower version.
+  const publishedRoots = [...layers.keys()].map((name) => /^(\d+)\.root\.json$/.exec(name)).filter((m) => m !== null);
+  const publishedRoot = view.rootHistory.get(Math.max(...publishedRoots.map((m) => Number(m[1]))));
+  const keysRotated = (role: string): boolean => {
+    if ((role !== 'snapshot' && role !== 'timestamp') || !publishedRoot) return false;
+    const keyIds = (bytes: Buffer): string[] => {
+      const root = JSON.parse(bytes.toString('utf8')) as { signed?: { roles?: Record<string, { keyids?: unknown }> } };
+      const ids = root.signed?.roles?.[role]?.keyids;
+      return Array.isArray(ids) ? (ids as string[]) : [];
+    };
+    const before = keyIds(publishedRoot);
+    const now = keyIds(view.rootHistory.get(ourRoot)!);
+    return before.length > 0 && now.length > 0 && !now.some((id) => before.includes(id));
+  };
   const check = (
     role: string,
     ours: { version: number; bytes: Buffer },
     published: { version: number; digest: string } | undefined,
   ): boolean => {
     if (!published) return true;
+    if (ours.version < published.version && keysRotated(role)) return true;
     if (ours.version < published.version) {
       throw new TufctlError(
         'VERSION_ROLLBACK',

@@ -173,13 +173,13 @@ test('rotation: add a key, remove a key, then the same kid with other key materi
   const impostor = await newJwk('k1', 'RSA');
   idp.setJwks({ keys: [impostor, k2] });
   const before = snapshot(repo);
+  // Computed first: an await between starting the sync and attaching the rejection handler leaves its rejection unhandled.
+  const impostorThumbprint = await calculateJwkThumbprint(impostor);
   await assert.rejects(
     syncIssuers({ repoDir: repo, now: later(15) }),
     failsWith(
       'JWKS_KID_CONFLICT',
-      new RegExp(
-        `issuer ${idp.issuer}: kid "k1" is now served with thumbprint ${await calculateJwkThumbprint(impostor)}.*${tp1}.*human review`,
-      ),
+      new RegExp(`issuer ${idp.issuer}: kid "k1" is now served with thumbprint ${impostorThumbprint}.*${tp1}.*human review`),
     ),
   );
   assert.deepEqual(snapshot(repo), before);

@@ -20,6 +20,8 @@ export type Fault =
   | { kind: 'drop' }
   /** Never answer (the client's timeout must end it). */
   | { kind: 'stall' }
+  /** Forward the request after this many milliseconds (to make concurrent clients overlap). */
+  | { kind: 'delay'; ms: number }
   /** Read `bytes` (default 1) of the request body, then destroy the connection. */
   | { kind: 'reset-mid-upload'; bytes?: number };
 
@@ -176,6 +178,10 @@ async function runProxy(init: WorkerInit): Promise<void> {
         return;
       case 'stall':
         req.resume(); // read and ignore; never answer
+        return;
+      case 'delay':
+        req.pause();
+        setTimeout(() => forward(req, res), fault.ms);
         return;
       case 'reset-mid-upload': {
         const limit = fault.bytes ?? 1;

@@ -4,9 +4,54 @@ import { resolve } from 'node:path';
 import { addKey, removeKey, setPeriods, setThreshold } from '../../edit/role-trust.js';
 import { generateKeyPair, readPublicKeyFile, writeKeyPair } from '../../keys/key-files.js';
 import { KEY_TYPES, type KeyType } from '../../keys/tuf-key.js';
+import type { Repository } from '../../metadata/repository.js';
 import { isTopLevelRole } from '../../metadata/role-names.js';
 import { UsageError } from '../../errors.js';
-import { describeOutcome, emit, runEdit, type EditArgs, type GlobalArgs } from '../context.js';
+import { describeResign, revokeKey, type KeyRevocationResult } from '../../edit/key-revocation.js';
+import { rotateOnlineKey, signRotatedRoles, type OnlineKeyRotation, type RotatedSigning } from '../../edit/online-key.js';
+import { describeOutcome, emit, runEdit, signersFrom, type EditArgs, type EditOutcome, type GlobalArgs } from '../context.js';
+
+/**
+ * runEdit for an online key rotation: --sign signs root and, with the new
+ * online key at hand, makes new snapshot and timestamp versions signed by it
+ * (forced: their old signatures are worthless under the new root).
+ */
+export async function runRotation<T extends OnlineKeyRotation>(
+  args: EditArgs,
+  edit: (repo: Repository) => T,
+): Promise<{ result: T; outcome: EditOutcome }> {
+  let result: T | undefined;
+  let signed: RotatedSigning | undefined;
+  const signers = args.sign ? signersFrom(args) : [];
+  if (args.sign && signers.length === 0) throw new UsageError('--sign needs keys: --key FILE or TUFCTL_KEY_<NAME>');
+  const outcome = await runEdit({ ...args, sign: false }, async (repo) => {
+    result = edit(repo);
+    if (args.sign) signed = await signRotatedRoles(repo, signers);
+  });
+  return {
+    result: result!,
+    outcome: { ...outcome, ...(signed ? { signing: signed.signing } : {}), ...(signed?.online ? { online: signed.online } : {}) },
+  };
+}
+
+/** Lines shared by `key rotate-online` and `recover --fast-forward`. */
+export function describeRotation(rotation: OnlineKeyRotation, outcome: EditOutcome): string[] {
+  const lines = [
+    `root v${rotation.rootVersion}: snapshot and timestamp now trust ${rotation.keyId}${rotation.onlineUri ? ` (${rotation.onlineUri})` : ''} instead of ${rotation.previous.map((id) => id.slice(0, 12)).join(', ')}`,
+  ];
+  if (rotation.previousOnlineUri && !rotation.onlineUri) {
+    lines.push(`  note: the previous key's signer was ${rotation.previousOnlineUri}; give --online-uri for the new key's signer`);
+  }
+  // What --sign did is described by describeOutcome; list what is left.
+  const left = rotation.resign.filter((need) => (need.role === 'root' ? !outcome.signing : !outcome.online));
+  if (left.length > 0) lines.push('to be signed:', ...describeResign(left));
+  if (!outcome.online) {
+    lines.push(
+      `then: tufctl snapshot --key NEW-ONLINE.pem && tufctl timestamp --key NEW-ONLINE.pem (new versions signed by ${rotation.keyId.slice(0, 12)})`,
+    );
+  }
+  return lines;
+}
 
 export function register(cli: Argv): Argv {
   return cli
@@ -72,7 +117,52 @@ export function register(cli: Argv): Argv {
             emit(args, [`${args.role} no longer trusts ${removed}`, ...describeOutcome(outcome)], { ok: true, keyId: removed, ...outcome });
           },
         )
-        .demandCommand(1, 'name a key subcommand: generate, add or remove'),
+        .command(
+          'revoke <keyid>',
+          'Stop trusting a key everywhere: in root and in every delegation (key id or a unique prefix of at least 8 characters)',
+          (k) =>
+            k.positional('keyid', { type: 'string', demandOption: true }).option('lower-threshold', {
+              type: 'boolean',
+              default: false,
+              describe: 'Lower the threshold of a role left with fewer keys than its threshold to the keys left',
+            }),
+          async (argv) => {
+            const args = argv as unknown as EditArgs & { keyid: string; 'lower-threshold': boolean };
+            let result: KeyRevocationResult | undefined;
+            const outcome = await runEdit(args, (repo) => {
+              result = revokeKey(repo, args.keyid, { lowerThreshold: args['lower-threshold'] });
+            });
+            const r = result!;
+            const lines = [`revoked key ${r.keyId}${r.owner ? ` (${r.owner})` : ''}`];
+            for (const t of r.revokedFrom) {
+              const lowered = t.threshold < t.thresholdBefore ? ` (lowered from ${t.thresholdBefore})` : '';
+              lines.push(`  ${t.role}: ${t.keysLeft} key(s) left, threshold ${t.threshold}${lowered}`);
+            }
+            if (r.resign.length > 0) lines.push('to be signed:', ...describeResign(r.resign));
+            emit(args, [...lines, ...describeOutcome(outcome)], { ok: true, ...r, ...outcome });
+          },
+        )
+        .command(
+          'rotate-online',
+          'Replace the online key of snapshot and timestamp (a new root; then new snapshot and timestamp signed by the new key)',
+          (k) =>
+            k
+              .option('new-key', { type: 'string', demandOption: true, describe: 'The new online public key (SPKI PEM)' })
+              .option('online-uri', { type: 'string', describe: "The new key's signer (x-tuf-on-ci-online-uri: awskms:…, gcpkms:…)" })
+              .example(
+                '$0 key rotate-online --new-key online2.pub.pem --sign --key root.pem --key online2.pem --commit',
+                'Rotate, sign root, re-sign snapshot and timestamp with the new key',
+              ),
+          async (argv) => {
+            const args = argv as unknown as EditArgs & { 'new-key': string; 'online-uri'?: string };
+            const { keyId, key } = readPublicKeyFile(args['new-key']);
+            const { result, outcome } = await runRotation(args, (repo) =>
+              rotateOnlineKey(repo, keyId, key, args['online-uri'] !== undefined ? { onlineUri: args['online-uri'] } : {}),
+            );
+            emit(args, [...describeRotation(result, outcome), ...describeOutcome(outcome)], { ok: true, ...result, ...outcome });
+          },
+        )
+        .demandCommand(1, 'name a key subcommand: generate, add, remove, revoke or rotate-online'),
     )
     .command(
       'threshold <role> <n>',

@@ -1,0 +1,144 @@
+/** `tufctl refresh` (the scheduled job) and `tufctl expiring` (offline roles due for re-signing). */
+import type { Argv } from 'yargs';
+import { loadConfig } from '../../config.js';
+import { KeyError } from '../../errors.js';
+import { collectSigners, type Signer } from '../../keys/signer.js';
+import { isJSONObject, type JSONObject } from '../../metadata/json.js';
+import type { Repository } from '../../metadata/repository.js';
+import type { TufKeyJSON } from '../../keys/tuf-key.js';
+import type { OnlineDecision } from '../../refresh/decide.js';
+import { emit, nowFrom, openRepository, repoDir, type GlobalArgs } from '../context.js';
+
+interface RefreshArgs extends GlobalArgs {
+  publish?: string;
+  'dry-run': boolean;
+  force: boolean;
+  commit: boolean;
+  push?: string;
+  key: string[];
+  'plain-http': boolean;
+  timeout: number;
+  retries: number;
+}
+
+/** Signers for every key snapshot and timestamp trust: --key files and TUFCTL_KEY_* first, then TUFCTL_ONLINE_KEY or the key's online URI. */
+async function onlineSigners(repo: Repository, keyFiles: string[]): Promise<Signer[]> {
+  const root = repo.root();
+  const roles = root.roles as JSONObject;
+  const keys = root.keys as JSONObject;
+  const ids = new Set<string>();
+  for (const role of ['snapshot', 'timestamp']) {
+    const entry = roles[role];
+    if (isJSONObject(entry) && Array.isArray(entry.keyids)) for (const id of entry.keyids) ids.add(id as string);
+  }
+  const given = collectSigners(keyFiles);
+  const { onlineSignerFor } = await import('../../keys/online-signer.js');
+  const signers: Signer[] = [];
+  for (const id of ids) {
+    const local = given.find((s) => s.keyId === id);
+    if (local) signers.push(local);
+    else if (isJSONObject(keys[id]))
+      signers.push(await onlineSignerFor(keys[id] as unknown as TufKeyJSON, { env: process.env, keyId: id }));
+    else throw new KeyError('KEY_UNKNOWN', `root trusts online key ${id.slice(0, 12)} but does not list it in keys`);
+  }
+  return signers;
+}
+
+export function register(cli: Argv): Argv {
+  return cli
+    .command(
+      'refresh',
+      'The scheduled job: re-sign snapshot/timestamp with the online key when due, above what the registry serves; publish; commit',
+      (y) =>
+        y
+          .option('publish', {
+            type: 'string',
+            describe: 'Read the floor from and publish to oci://HOST/NS or oci-layout:DIR ("" = publishTo in tufctl.json)',
+          })
+          .option('dry-run', { type: 'boolean', default: false, describe: 'Decide and report; sign, write and publish nothing' })
+          .option('force', { type: 'boolean', default: false, describe: 'Re-sign the timestamp even when it is not due (drills)' })
+          .option('push', { type: 'string', describe: 'After --commit, push the branch to this remote (default origin when given empty)' })
+          .option('plain-http', { type: 'boolean', default: false, describe: 'Allow plain HTTP to a non-loopback registry' })
+          .option('timeout', { type: 'number', default: 60, describe: 'Seconds one registry request may take' })
+          .option('retries', { type: 'number', default: 3, describe: 'Retries of a failed registry request' })
+          .example('$0 refresh --publish oci://ghcr.io/acme --commit --push', 'The 6-hourly job')
+          .example('TUFCTL_ONLINE_KEY="$(cat online.pem)" $0 refresh --dry-run --json', 'What would be signed now'),
+      async (argv) => {
+        const args = argv as unknown as RefreshArgs;
+        const dir = repoDir(args);
+        const config = loadConfig(dir);
+        const { refresh } = await import('../../refresh/refresh.js');
+        let target;
+        if (args.publish !== undefined) {
+          const { openOciTarget } = await import('../../oci/destination.js');
+          target = openOciTarget(args.publish === '' ? config.publishTo : args.publish, {
+            plainHttp: args['plain-http'],
+            baseDir: dir,
+            timeoutMs: args.timeout * 1000,
+            retries: args.retries,
+          });
+        }
+        const report = await refresh({
+          repoDir: dir,
+          now: nowFrom(args),
+          ...(target ? { target } : {}),
+          metadataRepository: config.metadataRepository,
+          targetsRepository: config.targetsRepository,
+          signers: () => onlineSigners(openRepository(args), args.key),
+          dryRun: args['dry-run'],
+          force: args.force,
+          commit: args.commit,
+          ...(args.push !== undefined ? { push: args.push === '' ? 'origin' : args.push } : {}),
+        });
+        const lines: string[] = [];
+        const describe = (role: string, d: OnlineDecision): string =>
+          d.sign
+            ? `${role}: ${args['dry-run'] ? 'would sign' : 'signed'} v${d.version} — ${d.reasons.join('; ')}`
+            : `${role} v${d.version}: up to date`;
+        lines.push(describe('snapshot', report.plan.snapshot), describe('timestamp', report.plan.timestamp));
+        for (const o of report.plan.offline)
+          lines.push(
+            `${o.role} v${o.version}: ${o.state === 'expired' ? 'EXPIRED' : 'in its signing period'} (expires ${o.expires}) — needs offline signing`,
+          );
+        if (report.published) lines.push(`published to ${report.published.location} (${report.published.stats.requests} requests)`);
+        if (report.commit) lines.push(`committed ${report.commit}`);
+        if (report.pushed) lines.push(`pushed ${report.pushed}`);
+        if (!report.plan.snapshot.sign && !report.plan.timestamp.sign && !report.published) lines.push('nothing due');
+        emit(args, lines, { ok: true, ...report });
+      },
+    )
+    .command(
+      'expiring',
+      'List offline roles in their signing period (or expired); --open-branches creates sign/<role>-v<N> branches',
+      (y) =>
+        y
+          .option('open-branches', {
+            type: 'boolean',
+            default: false,
+            describe: 'Create a signing branch per due role (existing ones are kept)',
+          })
+          .option('push', { type: 'string', describe: 'Push new branches to this remote (default origin when given empty)' }),
+      async (argv) => {
+        const args = argv as unknown as GlobalArgs & { 'open-branches': boolean; push?: string };
+        const repo = openRepository(args);
+        const { dueOfflineRoles } = await import('../../refresh/refresh.js');
+        const notices = dueOfflineRoles(repo);
+        const lines = notices.map(
+          (o) =>
+            `${o.role} v${o.version}: ${o.state === 'expired' ? 'EXPIRED' : 'in its signing period since'} ${o.state === 'expired' ? o.expires : o.signingPeriodStart} (expires ${o.expires})`,
+        );
+        let branches: Awaited<ReturnType<typeof import('../../refresh/signing-branches.js').openSigningBranches>> = [];
+        if (args['open-branches'] && notices.length > 0) {
+          const { openSigningBranches } = await import('../../refresh/signing-branches.js');
+          branches = await openSigningBranches(repo.dir, notices, {
+            now: nowFrom(args),
+            ...(args.push !== undefined ? { push: true, remote: args.push === '' ? 'origin' : args.push } : {}),
+          });
+          for (const b of branches)
+            lines.push(b.created ? `created ${b.branch}${b.pushed ? `, pushed ${b.pushed}` : ''}` : `${b.branch}: exists, kept`);
+        }
+        if (notices.length === 0) lines.push('no offline role is in its signing period');
+        emit(args, lines, { ok: true, roles: notices, branches });
+      },
+    );
+}

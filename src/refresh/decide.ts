@@ -1,0 +1,126 @@
+/**
+ * The refresh decision table (docs/refresh.md), as a pure function of the
+ * roles' states and the time.
+ *
+ * A role is due when `now >= expires - signing period`. Snapshot is signed
+ * when any targets role changed, it is not validly signed, it is due, or the
+ * registry holds a newer snapshot than the checkout (a checkout older than
+ * the registry: git's snapshot would be a rollback). Timestamp is signed when
+ * snapshot is signed now, it is not validly signed, it is due, the registry
+ * holds a newer timestamp than the checkout, or when forced. New versions
+ * are the floor + 1, the floor being the higher of git's and the registry's
+ * version. Offline roles (root, targets, delegated roles) are never signed
+ * here: those inside their signing period are reported.
+ */
+
+import { formatExpiry, signingPeriodStart, signingState, type Periods } from '../metadata/expiry.js';
+
+export interface OnlineRoleState {
+  /** Version in the checkout. */
+  version: number;
+  /** Expiry of the copy clients see now: the higher version of git's and the registry's. */
+  expires: Date;
+  periods: Periods;
+  /** The checkout's copy is signed by its threshold of trusted keys. */
+  validlySigned: boolean;
+  /** Highest version in the registry, if anything is published. */
+  publishedVersion?: number;
+}
+
+export interface OfflineRoleState {
+  role: string;
+  version: number;
+  expires: Date;
+  periods: Periods;
+}
+
+export interface RefreshInputs {
+  now: Date;
+  /** Targets roles whose version or hashes differ from what snapshot lists (e.g. "targets v3"). */
+  changedTargetsRoles: string[];
+  snapshot: OnlineRoleState;
+  timestamp: OnlineRoleState;
+  offline: OfflineRoleState[];
+  force?: boolean;
+}
+
+export interface OnlineDecision {
+  sign: boolean;
+  reasons: string[];
+  /** The version to sign (floor + 1) when sign is true; the current one otherwise. */
+  version: number;
+  floor: number;
+}
+
+export interface OfflineNotice {
+  role: string;
+  version: number;
+  expires: string;
+  signingPeriodStart: string;
+  state: 'in-signing-period' | 'expired';
+}
+
+export interface RefreshPlan {
+  snapshot: OnlineDecision;
+  timestamp: OnlineDecision;
+  offline: OfflineNotice[];
+}
+
+const iso = formatExpiry;
+
+function common(role: 'snapshot' | 'timestamp', state: OnlineRoleState, now: Date): { reasons: string[]; floor: number } {
+  const reasons: string[] = [];
+  const floor = Math.max(state.version, state.publishedVersion ?? 0);
+  if (!state.validlySigned) reasons.push(`${role} v${state.version} in the checkout is not validly signed`);
+  const due = signingState(state.expires, state.periods, now);
+  if (due === 'expired') reasons.push(`${role} expired at ${iso(state.expires)}`);
+  else if (due === 'in-signing-period') {
+    reasons.push(`${role} is due: expires ${iso(state.expires)}, signing period of ${state.periods.signingDays} day(s) started`);
+  }
+  if (state.publishedVersion !== undefined && state.publishedVersion > state.version) {
+    reasons.push(`the registry holds ${role} v${state.publishedVersion}, newer than the checkout's v${state.version}`);
+  }
+  return { reasons, floor };
+}
+
+export function decideRefresh(inputs: RefreshInputs): RefreshPlan {
+  const { now } = inputs;
+  const snap = common('snapshot', inputs.snapshot, now);
+  if (inputs.changedTargetsRoles.length > 0) snap.reasons.unshift(`targets roles changed: ${inputs.changedTargetsRoles.join(', ')}`);
+  const snapshotSigns = snap.reasons.length > 0;
+  const snapshot: OnlineDecision = {
+    sign: snapshotSigns,
+    reasons: snapshotSigns ? snap.reasons : ['up to date'],
+    version: snapshotSigns ? snap.floor + 1 : inputs.snapshot.version,
+    floor: snap.floor,
+  };
+  const ts = common('timestamp', inputs.timestamp, now);
+  if (snapshotSigns) ts.reasons.unshift(`snapshot v${snapshot.version} is new`);
+  if (inputs.force) ts.reasons.push('forced');
+  const timestampSigns = ts.reasons.length > 0;
+  const timestamp: OnlineDecision = {
+    sign: timestampSigns,
+    reasons: timestampSigns ? ts.reasons : ['up to date'],
+    version: timestampSigns ? ts.floor + 1 : inputs.timestamp.version,
+    floor: ts.floor,
+  };
+  const offline = offlineNotices(inputs.offline, now);
+  return { snapshot, timestamp, offline };
+}
+
+/** The offline roles inside their signing period or expired: they need their key owners. */
+export function offlineNotices(roles: OfflineRoleState[], now: Date): OfflineNotice[] {
+  const notices: OfflineNotice[] = [];
+  for (const role of roles) {
+    const state = signingState(role.expires, role.periods, now);
+    if (state === 'valid') continue;
+    notices.push({
+      role: role.role,
+      version: role.version,
+      expires: iso(role.expires),
+      signingPeriodStart: iso(signingPeriodStart(role.expires, role.periods)),
+      state,
+    });
+  }
+  return notices;
+}
