@@ -39,14 +39,14 @@ import { doSnapshot, doTimestamp } from './metadata/snapshot-timestamp.js';
 import { verifyRepository, type VerifyReport } from './verify/verify-repository.js';
 import { addTargetFiles } from './edit/targets.js';
 import { VERSION_CONSTRAINTS_TARGET } from './oci/publish.js';
-import { stalePolicyData, trustFilePaths } from './trust/trust-files.js';
 
 export const TEMPLATE_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'repo-template');
 /** The default trust policy set (policies/ in the package; its README and schemas stay behind). */
 export const DEFAULT_POLICIES_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'policies');
 
 /** Copies the default policy set into targets/, generates its policy data files and records everything as targets. */
-function installDefaultPolicies(repo: Repository): void {
+async function installDefaultPolicies(repo: Repository): Promise<void> {
+  const { stalePolicyData, trustFilePaths } = await import('./trust/trust-files.js');
   const targetsDir = join(repo.dir, 'targets');
   cpSync(DEFAULT_POLICIES_DIR, targetsDir, {
     recursive: true,
@@ -277,7 +277,7 @@ async function buildRepository(dir: string, finalDir: string, options: InitOptio
   const constraints = options.versionConstraints ?? repo.config.versionConstraints;
   writeFileSync(join(dir, 'targets', VERSION_CONSTRAINTS_TARGET), constraints);
   addTargetFiles(repo, [join(dir, 'targets', VERSION_CONSTRAINTS_TARGET)]);
-  if (options.policies !== false) installDefaultPolicies(repo);
+  if (options.policies !== false) await installDefaultPolicies(repo);
   repo.createRole(
     'snapshot',
     {

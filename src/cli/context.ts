@@ -10,7 +10,7 @@ import { collectSigners, type Signer } from '../keys/signer.js';
 import { Repository } from '../metadata/repository.js';
 import { doSnapshot, doTimestamp, type OnlineRoleResult } from '../metadata/snapshot-timestamp.js';
 import { signRoles, type RoleSigningResult } from '../edit/signing.js';
-import { applyTrustData, TrustFileEdit, type TrustApplyResult } from '../edit/trust-data.js';
+import type { TrustApplyResult, TrustFileEdit } from '../edit/trust-data.js';
 import { formatProblem } from '../trust/problems.js';
 
 export interface GlobalArgs {
@@ -118,6 +118,7 @@ export async function runTrustEdit(
   args: EditArgs,
   edit: (files: TrustFileEdit, repo: Repository) => Promise<void> | void,
 ): Promise<EditOutcome & { trust: TrustApplyResult }> {
+  const { applyTrustData, TrustFileEdit } = await import('../edit/trust-data.js');
   const files = new TrustFileEdit(repoDir(args));
   let trust: TrustApplyResult | undefined;
   let saving = false;

@@ -21,6 +21,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { TufctlError, VerificationError } from '../errors.js';
+import { keysRotatedAway, readPublishedState, type PublishedState } from './published-state.js';
 import { verifyRepository, type RepositoryView, type TargetEntry } from '../verify/verify-repository.js';
 import type { OciRepository, OciStats, OciTarget, Descriptor } from './store.js';
 import {
@@ -45,6 +46,8 @@ export interface PublishOptions {
   metadataRepository?: string;
   targetsRepository?: string;
   now?: Date;
+  /** The registry's state read just before (the refresh job has it already): saves reading it twice. */
+  published?: PublishedState;
   /** Called for every file as it is uploaded, skipped or tagged (progress display). */
   onProgress?: (event: PublishEvent) => void;
 }
@@ -63,14 +66,11 @@ export interface PublishReport {
   tagged: string[];
   skipped: number;
   versions: { root: number; timestamp: number; snapshot: number; targets: number };
+  /** Digest of the `latest` manifest this publish left (or found) in place. */
+  latestDigest?: string;
   /** Targets described without a local file (e.g. image digests): signed, but nothing to upload. */
   targetsWithoutFiles: number;
   stats: OciStats;
-}
-
-interface Published {
-  latest?: { digest: string; layers: Map<string, Descriptor> };
-  timestampVersion?: number;
 }
 
 function versionFromName(name: string): number | undefined {
@@ -108,6 +108,11 @@ class Publisher {
     this.#onProgress?.({ action, repository: repository.name, name });
   }
 
+  async uploadBlob(repository: OciRepository, digest: string, bytes: Buffer, name: string): Promise<void> {
+    await repository.putBlob(digest, bytes);
+    this.event('upload', repository, name);
+  }
+
   /** Uploads a blob unless `known` says it is present, or the registry has it. */
   async ensureBlob(repository: OciRepository, digest: string, bytes: () => Buffer, name: string, known = false): Promise<void> {
     if (known || (await repository.hasBlob(digest))) {
@@ -125,30 +130,6 @@ class Publisher {
   }
 }
 
-async function readPublished(meta: OciRepository): Promise<Published> {
-  const latest = await meta.getManifest(LATEST_TAG);
-  if (!latest) return {};
-  if (latest.mediaType && latest.mediaType !== MANIFEST_MEDIA_TYPE) {
-    throw new TufctlError(
-      'PUBLISH_REFUSED',
-      `${meta.name}:${LATEST_TAG} is a ${latest.mediaType}, not TUF metadata; refusing to overwrite it`,
-    );
-  }
-  const layers = new Map<string, Descriptor>();
-  for (const layer of parseManifest(latest.bytes).layers) {
-    const name = layer.annotations?.[FILENAME_ANNOTATION];
-    if (name) layers.set(name, layer);
-  }
-  const published: Published = { latest: { digest: latest.digest, layers } };
-  const timestamp = layers.get('timestamp.json');
-  if (timestamp) {
-    const bytes = await meta.getBlob(timestamp.digest, 1024 * 1024);
-    const version = (JSON.parse(bytes.toString('utf8')) as { signed?: { version?: number } }).signed?.version;
-    if (typeof version === 'number') published.timestampVersion = version;
-  }
-  return published;
-}
-
 function latestVersion(layers: Map<string, Descriptor>, role: string): { version: number; digest: string } | undefined {
   let best: { version: number; digest: string } | undefined;
   for (const [name, layer] of layers) {
@@ -160,9 +141,9 @@ function latestVersion(layers: Map<string, Descriptor>, role: string): { version
 }
 
 /** Refuses rollbacks, forks and foreign repositories before anything is written. */
-async function checkAgainstPublished(published: Published, view: RepositoryView, meta: OciRepository): Promise<Set<string> | 'all'> {
-  const layers = published.latest?.layers;
-  if (!layers) return 'all';
+async function checkAgainstPublished(published: PublishedState, view: RepositoryView, meta: OciRepository): Promise<Set<string> | 'all'> {
+  const layers = published.layers;
+  if (published.latestDigest === undefined) return 'all';
   const where = `${meta.name}:${LATEST_TAG}`;
   // Root chain: the published roots must be ours.
   const ourRoot = Math.max(...view.rootHistory.keys());
@@ -191,17 +172,10 @@ async function checkAgainstPublished(published: Published, view: RepositoryView,
   // discard it, and accept the lower version.
   const publishedRoots = [...layers.keys()].map((name) => /^(\d+)\.root\.json$/.exec(name)).filter((m) => m !== null);
   const publishedRoot = view.rootHistory.get(Math.max(...publishedRoots.map((m) => Number(m[1]))));
-  const keysRotated = (role: string): boolean => {
-    if ((role !== 'snapshot' && role !== 'timestamp') || !publishedRoot) return false;
-    const keyIds = (bytes: Buffer): string[] => {
-      const root = JSON.parse(bytes.toString('utf8')) as { signed?: { roles?: Record<string, { keyids?: unknown }> } };
-      const ids = root.signed?.roles?.[role]?.keyids;
-      return Array.isArray(ids) ? (ids as string[]) : [];
-    };
-    const before = keyIds(publishedRoot);
-    const now = keyIds(view.rootHistory.get(ourRoot)!);
-    return before.length > 0 && now.length > 0 && !now.some((id) => before.includes(id));
-  };
+  const keysRotated = (role: string): boolean =>
+    (role === 'snapshot' || role === 'timestamp') &&
+    publishedRoot !== undefined &&
+    keysRotatedAway(publishedRoot, view.rootHistory.get(ourRoot)!, role);
   const check = (
     role: string,
     ours: { version: number; bytes: Buffer },
@@ -224,10 +198,8 @@ async function checkAgainstPublished(published: Published, view: RepositoryView,
     return ours.version !== published.version;
   };
   const timestamp = view.roles.get('timestamp')!;
-  const publishedTimestamp = layers.get('timestamp.json');
-  if (published.timestampVersion !== undefined && publishedTimestamp) {
-    check('timestamp', timestamp, { version: published.timestampVersion, digest: publishedTimestamp.digest });
-  }
+  const publishedTimestamp = published.roles.get('timestamp');
+  if (publishedTimestamp) check('timestamp', timestamp, publishedTimestamp);
   check('targets', view.roles.get('targets')!, latestVersion(layers, 'targets'));
   const snapshot = view.roles.get('snapshot')!;
   const publishedSnapshot = latestVersion(layers, 'snapshot');
@@ -292,7 +264,7 @@ export async function publishRepository(repoDir: string, target: OciTarget, opti
     targets: view.roles.get('targets')!.version,
   };
 
-  const published = await readPublished(meta);
+  const published = options.published ?? (await readPublishedState(meta));
   const changedRoles = await checkAgainstPublished(published, view, meta);
   const isChanged = (role: string): boolean => changedRoles === 'all' || changedRoles.has(role);
   const configChecked = new Set<OciRepository>();
@@ -398,14 +370,26 @@ export async function publishRepository(repoDir: string, target: OciTarget, opti
     layerDescriptor({ name: f.name, digest: digestOf(f.bytes), size: f.bytes.length, mediaType: METADATA_LAYER_MEDIA_TYPE }),
   );
   const latest = buildManifest(layers);
-  if (published.latest?.digest === latest.digest) {
+  publisher.report.latestDigest = latest.digest;
+  if (published.latestDigest === latest.digest) {
     publisher.event('skip', meta, LATEST_TAG);
   } else {
-    const publishedDigests = new Set([...(published.latest?.layers.values() ?? [])].map((l) => l.digest));
-    if (!published.latest) await publisher.ensureEmptyConfig(meta, configChecked);
+    const publishedDigests = new Set([...published.layers.values()].map((l) => l.digest));
+    if (published.latestDigest === undefined) await publisher.ensureEmptyConfig(meta, configChecked);
     for (const [i, file] of files.entries()) {
       const digest = layers[i]!.digest;
-      await publisher.ensureBlob(meta, digest, () => file.bytes, file.name, publishedDigests.has(digest));
+      if (publishedDigests.has(digest)) publisher.event('skip', meta, file.name);
+      // A metadata file the registry does not serve is nearly always new (a fresh timestamp): upload it
+      // without asking first; uploading a blob that exists is harmless and costs the same two requests.
+      else await publisher.uploadBlob(meta, digest, file.bytes, file.name);
+    }
+    // Registries have no compare-and-swap: check right before the tag move that nobody moved it since we read it.
+    const current = await meta.headManifest(LATEST_TAG);
+    if (current?.digest !== published.latestDigest) {
+      throw new TufctlError(
+        'PUBLISH_CONFLICT',
+        `${meta.name}:${LATEST_TAG} changed while publishing timestamp v${publisher.report.versions.timestamp} (another publisher?); nothing was switched — run again to publish above it`,
+      );
     }
     await meta.putManifest(LATEST_TAG, latest.bytes, latest.mediaType);
     publisher.event('tag', meta, LATEST_TAG);

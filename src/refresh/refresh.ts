@@ -22,9 +22,11 @@ import { parseExpiry } from '../metadata/expiry.js';
 import { Repository } from '../metadata/repository.js';
 import { doSnapshot, doTimestamp, snapshotChanges, type OnlineRoleResult } from '../metadata/snapshot-timestamp.js';
 import { publishRepository, type PublishReport } from '../oci/publish.js';
-import { loadPublishedRole, readPublishedState, type PublishedRole, type PublishedState } from '../oci/published-state.js';
-import type { OciTarget } from '../oci/store.js';
-import { digestOf } from '../oci/tuf-layout.js';
+import { keysRotatedAway, loadPublishedRole, readPublishedState, type PublishedRole, type PublishedState } from '../oci/published-state.js';
+import type { OciRepository, OciTarget } from '../oci/store.js';
+import { digestOf, LATEST_TAG } from '../oci/tuf-layout.js';
+import { canonicalBytes } from '../metadata/json.js';
+import { verifyWithKey } from '../keys/tuf-key.js';
 import { repositoryStatus } from '../status.js';
 import { verifyRepository } from '../verify/verify-repository.js';
 import { decideRefresh, offlineNotices, type OfflineNotice, type OnlineRoleState, type RefreshPlan } from './decide.js';
@@ -84,21 +86,41 @@ function onlineState(repo: Repository, role: 'snapshot' | 'timestamp', published
  * signed by keys our root no longer trusts: their versions are no floor (a
  * fast-forwarded version must not be carried on). Same rule as publish's.
  */
-async function forgetRotatedRoles(
-  target: OciTarget,
-  published: PublishedState,
-  repo: Repository,
-  metadataRepository?: string,
-): Promise<void> {
+async function forgetRotatedRoles(meta: OciRepository, published: PublishedState, repo: Repository): Promise<void> {
   const publishedRoot = published.roles.get('root');
   if (!publishedRoot || publishedRoot.version >= repo.version('root')) return;
-  const bytes = await target.repository(metadataRepository ?? 'tuf-metadata').getBlob(publishedRoot.digest, 16 * 1024 * 1024);
-  const theirs = (JSON.parse(bytes.toString('utf8')) as { signed?: { roles?: Record<string, { keyids?: string[] }> } }).signed?.roles ?? {};
-  const ours = repo.root().roles as Record<string, { keyids?: string[] }>;
+  const theirs = (await loadPublishedRole(meta, publishedRoot, `${publishedRoot.version}.root.json`)).bytes!;
   for (const role of ['snapshot', 'timestamp'] as const) {
-    const before = theirs[role]?.keyids ?? [];
-    const now = ours[role]?.keyids ?? [];
-    if (before.length > 0 && now.length > 0 && !now.some((id) => before.includes(id))) published.roles.delete(role);
+    if (keysRotatedAway(theirs, repo.fileBytes('root'), role)) published.roles.delete(role);
+  }
+}
+
+/**
+ * The registry's timestamp version becomes our floor only if root's online
+ * key signed it: otherwise anyone able to write to the registry could push
+ * the job's versions to 2^63 (a fast-forward attack done by our own job).
+ */
+function assertTrustedTimestamp(published: PublishedState, repo: Repository, ownDigest: string): void {
+  const served = published.roles.get('timestamp');
+  if (!served?.bytes || served.digest === ownDigest) return;
+  const trust = repo.trustFor('timestamp');
+  let valid = 0;
+  try {
+    const envelope = JSON.parse(served.bytes.toString('utf8')) as { signed: unknown; signatures: Array<{ keyid: string; sig: string }> };
+    const data = canonicalBytes(envelope.signed);
+    for (const id of new Set(trust.keyIds)) {
+      const signature = envelope.signatures.find((s) => s.keyid === id);
+      const key = trust.keys[id];
+      if (key && signature && verifyWithKey(key, data, signature.sig)) valid++;
+    }
+  } catch {
+    valid = 0;
+  }
+  if (valid < trust.threshold) {
+    throw new TufctlError(
+      'VERIFICATION_FAILED',
+      `the registry serves a timestamp v${served.version} that the online key root trusts did not sign (${valid}/${trust.threshold}); refusing to take its version as the floor — inspect the registry for tampering`,
+    );
   }
 }
 
@@ -136,18 +158,21 @@ export async function refresh(options: RefreshOptions): Promise<RefreshReport> {
   const useGit = options.git !== false;
   const progress = options.onProgress ?? (() => {});
   const repo = Repository.open(options.repoDir, { now, git: useGit });
-  const published: PublishedState = options.target
-    ? await readPublishedState(options.target, options.metadataRepository)
-    : { roles: new Map() };
+  const meta = options.target?.repository(options.metadataRepository ?? 'tuf-metadata');
+  const ownTimestamp = repo.fileBytes('timestamp');
+  const ownDigest = digestOf(ownTimestamp);
+  const published: PublishedState = meta
+    ? await readPublishedState(meta, { localBytes: (digest) => (digest === ownDigest ? ownTimestamp : undefined) })
+    : { layers: new Map(), roles: new Map() };
   assertNotBehind(repo, published);
-  if (options.target) await forgetRotatedRoles(options.target, published, repo, options.metadataRepository);
+  if (meta) {
+    await forgetRotatedRoles(meta, published, repo);
+    assertTrustedTimestamp(published, repo, ownDigest);
+  }
   // A published snapshot above the checkout's decides the expiry that counts: only then is it downloaded.
   const publishedSnapshot = published.roles.get('snapshot');
-  if (options.target && publishedSnapshot && publishedSnapshot.version > repo.version('snapshot')) {
-    published.roles.set(
-      'snapshot',
-      await loadPublishedRole(options.target, publishedSnapshot, `${publishedSnapshot.version}.snapshot.json`, options.metadataRepository),
-    );
+  if (meta && publishedSnapshot && publishedSnapshot.version > repo.version('snapshot')) {
+    published.roles.set('snapshot', await loadPublishedRole(meta, publishedSnapshot, `${publishedSnapshot.version}.snapshot.json`));
   }
   const plan = decideRefresh({
     now,
@@ -192,6 +217,8 @@ export async function refresh(options: RefreshOptions): Promise<RefreshReport> {
     if (options.target) {
       const result = await publishRepository(options.repoDir, options.target, {
         now,
+        // Unless this run signed nothing (it only catches a lagging registry up), the state just read is still current.
+        published,
         ...(options.metadataRepository ? { metadataRepository: options.metadataRepository } : {}),
         ...(options.targetsRepository ? { targetsRepository: options.targetsRepository } : {}),
       });
@@ -203,7 +230,8 @@ export async function refresh(options: RefreshOptions): Promise<RefreshReport> {
         versions: result.versions,
         stats: result.stats,
       };
-      await assertStillOurs(options.target, options.metadataRepository, repo.fileBytes('timestamp'), repo.version('timestamp'));
+      await assertStillOurs(meta!, result.latestDigest, repo.version('timestamp'));
+      report.published.stats = options.target.stats();
       progress(`published to ${result.location}`);
     } else if (options.verify !== false) {
       const { report: verification } = await verifyRepository(options.repoDir, { now, client: 'metadata' });
@@ -230,16 +258,16 @@ export async function refresh(options: RefreshOptions): Promise<RefreshReport> {
   return report;
 }
 
-/** After publishing: the registry must serve our timestamp; anything else means a concurrent publisher. */
-async function assertStillOurs(target: OciTarget, metadataRepository: string | undefined, ours: Buffer, version: number): Promise<void> {
-  const after = await readPublishedState(target, metadataRepository);
-  const served = after.roles.get('timestamp');
-  if (served?.digest === digestOf(ours)) return;
+/** After publishing: the registry must still serve our `latest`; anything else means a concurrent publisher. */
+async function assertStillOurs(meta: OciRepository, ours: string | undefined, version: number): Promise<void> {
+  const served = await meta.headManifest(LATEST_TAG);
+  if (served && served.digest === ours) return;
+  const now = served ? (await readPublishedState(meta)).roles.get('timestamp') : undefined;
   throw new TufctlError(
     'PUBLISH_CONFLICT',
-    served
-      ? `another publisher changed the registry during this refresh: it serves timestamp v${served.version} (${served.digest.slice(7, 19)}), not our v${version}; this run lost — the registry holds the other run's state`
-      : `the registry no longer serves a timestamp after publishing timestamp v${version}`,
+    now
+      ? `another publisher changed the registry during this refresh: it serves timestamp v${now.version}, not this run's v${version}; this run lost — the registry holds the other run's state, and the next run signs above it`
+      : `the registry no longer serves ${meta.name}:${LATEST_TAG} after publishing timestamp v${version}`,
   );
 }
 

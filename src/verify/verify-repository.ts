@@ -25,7 +25,6 @@ import { binForTarget, binNames } from '../metadata/role-index.js';
 import { targetPathProblem } from '../targets/target-paths.js';
 import type { ClientCheckResult } from './client-check.js';
 import { formatProblem } from '../trust/problems.js';
-import { trustProblems } from '../trust/trust-files.js';
 
 export interface VerifyOptions {
   now?: Date;
@@ -421,6 +420,8 @@ export async function verifyRepository(dir: string, options: VerifyOptions = {})
 
   // ---- trust data (policy mapping, policies, attestation list, signer keys, revocations, JWKS)
   if (options.trustData !== false) {
+    // Loaded on demand: the trust validators (Ajv, yaml, jose) would slow every CLI start.
+    const { trustProblems } = await import('../trust/trust-files.js');
     for (const problem of trustProblems(dir)) {
       if (problem.severity === 'error') c.add('TRUST_INVALID', formatProblem(problem));
       else c.warnings.push(formatProblem(problem));

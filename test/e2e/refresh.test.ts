@@ -206,11 +206,11 @@ test('refresh killed before publishing, between blobs and manifest, and before c
       }
     })();
     const points: Array<{ name: string; rule: { method: string; path: RegExp; after: number } }> = [
-      // The run's own read of the registry is the 1st GET of latest; publish reads it again (2nd) after signing.
-      { name: 'before publish', rule: { method: 'GET', path: /\/manifests\/latest$/, after: 1 } },
+      // Signed and written, nothing sent yet: the first upload.
+      { name: 'before publish', rule: { method: 'POST', path: /\/blobs\/uploads\/$/, after: 0 } },
       { name: 'between blobs and manifest', rule: { method: 'PUT', path: /\/manifests\/latest$/, after: 0 } },
-      // After publishing, the run re-reads latest (3rd GET) before committing.
-      { name: 'before commit', rule: { method: 'GET', path: /\/manifests\/latest$/, after: 2 } },
+      // Published; the run re-reads latest (the 2nd HEAD, after publish's own check) before committing.
+      { name: 'before commit', rule: { method: 'HEAD', path: /\/manifests\/latest$/, after: 1 } },
     ];
     for (const point of points) {
       proxy.clearRequests();

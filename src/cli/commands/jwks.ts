@@ -1,7 +1,10 @@
 /** `tufctl jwks …`: mirror OIDC issuers' signing keys (JWKS) into the repository as targets. */
 import type { Argv } from 'yargs';
 import { UsageError } from '../../errors.js';
-import { addIssuer, listIssuers, revokeJwk, syncIssuers, type IssuerSummary, type JwksResult } from '../../jwks/sync.js';
+import type { IssuerSummary, JwksResult } from '../../jwks/sync.js';
+
+/** The JWKS mirror (jose, Ajv) is loaded only when a jwks command runs. */
+const mirror = (): Promise<typeof import('../../jwks/sync.js')> => import('../../jwks/sync.js');
 import { CONFIG_FILE } from '../../config.js';
 import { describeOutcome, describeTrust, emit, nowFrom, repoDir, runTrustEdit, type EditArgs, type GlobalArgs } from '../context.js';
 
@@ -57,6 +60,7 @@ export function register(cli: Argv): Argv {
           let result: JwksResult | undefined;
           const outcome = await runTrustEdit(args, async (files, repo) => {
             files.backup(CONFIG_FILE);
+            const { addIssuer } = await mirror();
             result = await addIssuer({
               repoDir: repo.dir,
               issuer: args.issuer,
@@ -81,6 +85,7 @@ export function register(cli: Argv): Argv {
           const args = argv as unknown as EditArgs & { issuers?: string[]; retentionDays?: number };
           let result: JwksResult | undefined;
           const outcome = await runTrustEdit(args, async (files, repo) => {
+            const { syncIssuers } = await mirror();
             result = await syncIssuers({
               repoDir: repo.dir,
               issuers: args.issuers ?? [],
@@ -103,6 +108,7 @@ export function register(cli: Argv): Argv {
         async (argv) => {
           const args = argv as unknown as EditArgs & { issuer: string; kid: string; reason: string };
           let result: JwksResult | undefined;
+          const { revokeJwk } = await mirror();
           const outcome = await runTrustEdit(args, (files, repo) => {
             result = revokeJwk({
               repoDir: repo.dir,
@@ -120,8 +126,9 @@ export function register(cli: Argv): Argv {
         'list',
         'List mirrored issuers and their keys',
         () => {},
-        (argv) => {
+        async (argv) => {
           const args = argv as unknown as GlobalArgs;
+          const { listIssuers } = await mirror();
           const issuers = listIssuers(repoDir(args));
           const lines: string[] = [];
           for (const { issuer, dir, ledger } of issuers) {

@@ -3,11 +3,8 @@ import type { Argv } from 'yargs';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { TrustDataError } from '../../errors.js';
-import { unrecordedProblems } from '../../edit/trust-data.js';
-import { trustProblems } from '../../trust/trust-files.js';
 import { errorsOf, formatProblem } from '../../trust/problems.js';
-import { promoteChannel, type PromoteResult } from '../../trust/promote.js';
-import { removeTargets } from '../../edit/targets.js';
+import type { PromoteResult } from '../../trust/promote.js';
 import { describeOutcome, describeTrust, emit, openRepository, repoDir, runTrustEdit, type EditArgs, type GlobalArgs } from '../context.js';
 
 export function register(cli: Argv): Argv {
@@ -17,8 +14,10 @@ export function register(cli: Argv): Argv {
         'validate',
         'Validate every trust file (schemas, regexes, references, rewrite loops, keys, generated data, target entries)',
         (t) => t.example('$0 policy validate', 'Check the trust data before signing'),
-        (argv) => {
+        async (argv) => {
           const args = argv as unknown as GlobalArgs;
+          const { unrecordedProblems } = await import('../../edit/trust-data.js');
+          const { trustProblems } = await import('../../trust/trust-files.js');
           const dir = repoDir(args);
           const problems = trustProblems(dir);
           if (existsSync(join(dir, 'metadata', 'root.json'))) problems.push(...unrecordedProblems(openRepository(args, { git: false })));
@@ -54,6 +53,8 @@ export function register(cli: Argv): Argv {
         (t) => t.positional('channel', { choices: ['testing'] as const, demandOption: true }),
         async (argv) => {
           const args = argv as unknown as EditArgs & { channel: 'testing' };
+          const { promoteChannel } = await import('../../trust/promote.js');
+          const { removeTargets } = await import('../../edit/targets.js');
           let promoted: PromoteResult = { copied: [], removed: [] };
           const outcome = await runTrustEdit(args, (files, repo) => {
             promoted = promoteChannel(repo.dir, args.channel, files);

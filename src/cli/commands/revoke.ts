@@ -3,7 +3,7 @@ import type { Argv } from 'yargs';
 import { UsageError } from '../../errors.js';
 import { REVOCATIONS_FILE } from '../../trust/model.js';
 import { addRevocation, parseRevocationList, serializeRevocationList, type RevocationResult } from '../../trust/revocation-list.js';
-import { revokeSignerKeyEverywhere, type SignerKeyRevocation } from '../../trust/signer-key-revocation.js';
+import type { SignerKeyRevocation } from '../../trust/signer-key-revocation.js';
 import { describeOutcome, describeTrust, emit, nowFrom, runTrustEdit, type EditArgs } from '../context.js';
 
 function timeOption(value: string | undefined, fallback: Date): Date {
@@ -29,6 +29,7 @@ export function register(cli: Argv): Argv {
         async (argv) => {
           const args = argv as unknown as EditArgs & { keyid: string; reason: string; at?: string; distrust: boolean };
           const at = timeOption(args.at, nowFrom(args));
+          const { revokeSignerKeyEverywhere } = await import('../../trust/signer-key-revocation.js');
           let revoked: Array<SignerKeyRevocation & { file: string }> = [];
           const outcome = await runTrustEdit(args, (files, repo) => {
             revoked = revokeSignerKeyEverywhere(repo.dir, args.keyid, { at, reason: args.reason, distrust: args.distrust }, files);

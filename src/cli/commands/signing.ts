@@ -4,7 +4,6 @@ import { signRoles } from '../../edit/signing.js';
 import { doSnapshot, doTimestamp, type OnlineRoleResult } from '../../metadata/snapshot-timestamp.js';
 import { assertCommittable, commitMessage, emit, formatSigning, openRepository, signersFrom, type EditArgs } from '../context.js';
 import { commitStaged } from '../../git/git-repo.js';
-import { assertTrustDataValid } from '../../edit/trust-data.js';
 
 function onlineLines(results: OnlineRoleResult[]): string[] {
   return results.map((r) => (r.updated ? `${r.role} v${r.version}: ${r.reasons.join('; ')}` : `${r.role} v${r.version}: up to date`));
@@ -24,6 +23,7 @@ export function register(cli: Argv): Argv {
         const args = argv as unknown as EditArgs & { roles?: string[] };
         const repo = openRepository(args);
         if (args.commit) assertCommittable(repo.dir);
+        const { assertTrustDataValid } = await import('../../edit/trust-data.js');
         assertTrustDataValid(repo);
         const results = await signRoles(repo, signersFrom(args), args.roles);
         const written = repo.save();
