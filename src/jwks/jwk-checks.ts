@@ -6,7 +6,6 @@
  * RFC 7638 SHA-256 thumbprint.
  */
 import { createHash } from 'node:crypto';
-import { importJWK } from 'jose';
 import { JwksError, describeError } from '../errors.js';
 
 /** The members kept from a published key; everything else is dropped. */
@@ -163,6 +162,8 @@ export async function checkJwksDocument(issuer: string, document: unknown): Prom
     if (seen.has(jwk.kid)) fail('JWKS_INVALID', `kid ${JSON.stringify(jwk.kid)} appears more than once in the JWKS`);
     seen.add(jwk.kid);
     try {
+      // jose is loaded only when keys are fetched: validating committed files (every verify) does not need it.
+      const { importJWK } = await import('jose');
       await importJWK({ ...jwk }, jwk.alg ?? algorithmsFor(jwk as unknown as Record<string, unknown>)![0]);
     } catch (error) {
       fail('JWKS_INVALID', `key ${JSON.stringify(jwk.kid)} cannot be imported: ${describeError(error)}`);

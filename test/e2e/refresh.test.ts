@@ -8,7 +8,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { addTargets } from '../../src/edit/targets.js';
 import { signRoles } from '../../src/edit/signing.js';
@@ -20,6 +20,7 @@ import { verifyRepository } from '../../src/verify/verify-repository.js';
 import { CLI, git, newRepository, ok, okAsync, readJson, tempDir, tufctl, tufctlAsync, type Fixture } from '../helpers/harness.js';
 import { startRegistry } from '../helpers/registry.js';
 import { startFaultProxy } from '../helpers/fault-proxy.js';
+import { startKms } from '../helpers/kms-server.js';
 
 const HOUR = 3600_000;
 const T0 = new Date('2027-01-01T00:00:00Z');
@@ -278,5 +279,67 @@ test('expiring: offline roles in their signing period get sign/<role>-v<N> branc
     assert.deepEqual(refreshed.json.plan.offline.map((o: { role: string }) => o.role).sort(), ['root', 'targets']);
   } finally {
     fx.cleanup();
+  }
+});
+
+test('the online key in AWS KMS: refresh signs through the SDK against a loopback KMS, and the signatures verify with the key in root', async () => {
+  const kms = await startKms();
+  const dir = tempDir();
+  try {
+    const key = kms.createKey('ECC_NIST_P256');
+    const keys = join(dir.path, 'keys');
+    mkdirSync(keys);
+    writeFileSync(join(keys, 'online.pub.pem'), key.publicKey.export({ type: 'spki', format: 'pem' }));
+    for (const name of ['root', 'targets']) ok(['key', 'generate', '--type', 'ecdsa-p256', '--out', join(keys, `${name}.pem`)]);
+    const repo = join(dir.path, 'repo');
+    // Public-key mode: snapshot and timestamp stay unsigned until the online key is reachable.
+    tufctl([
+      'init',
+      repo,
+      '--no-policies',
+      '--root-key',
+      join(keys, 'root.pub.pem'),
+      '--targets-key',
+      join(keys, 'targets.pub.pem'),
+      '--online-key',
+      join(keys, 'online.pub.pem'),
+      '--online-uri',
+      `awskms:${key.arn}`,
+      '--key',
+      join(keys, 'root.pem'),
+      '--key',
+      join(keys, 'targets.pem'),
+    ]);
+    const env = {
+      AWS_ACCESS_KEY_ID: 'AKIAZZZZTESTONLYZZZZ',
+      AWS_SECRET_ACCESS_KEY: 'tufctl-test-secret-NOT-REAL',
+      AWS_REGION: kms.region,
+      AWS_CONFIG_FILE: '/nonexistent/aws-config',
+      AWS_SHARED_CREDENTIALS_FILE: '/nonexistent/aws-credentials',
+      AWS_EC2_METADATA_DISABLED: 'true',
+      TUFCTL_AWS_KMS_ENDPOINT: kms.endpoint,
+    };
+    const run = await okAsync(['refresh', '--commit', '--json'], { cwd: repo, env });
+    assert.deepEqual(
+      run.json.signed.map((r: { role: string }) => r.role),
+      ['snapshot', 'timestamp'],
+    );
+    assert.ok(
+      kms.requests.some((r) => r.operation === 'Sign' && r.status === 200),
+      'signed by KMS',
+    );
+    assert.ok(
+      kms.requests.every((r) => r.authorization?.startsWith('AWS4-HMAC-SHA256')),
+      'SigV4-signed requests',
+    );
+    const verified = await okAsync(['verify', '--json'], { cwd: repo });
+    assert.equal(verified.json.ok, true);
+    assert.equal(verified.json.client.ok, true, 'tuf-js accepts the KMS signatures too');
+    const timestamp = readJson(join(repo, 'metadata', 'timestamp.json'));
+    const onlineId = readJson(join(repo, 'metadata', 'root.json')).signed.roles.timestamp.keyids[0];
+    assert.equal(timestamp.signatures[0].keyid, onlineId);
+  } finally {
+    await kms.close();
+    dir.cleanup();
   }
 });
