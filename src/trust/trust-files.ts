@@ -13,11 +13,11 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, posix } from 'node:path';
 import { validateJwksFiles } from '../jwks/validate-files.js';
 import { JWKS_FILE, JWKS_TARGETS_DIR, LEDGER_FILE, mirroredDirectories } from '../jwks/issuer.js';
-import { ATTESTATIONS_FILE, MAPPING_FILE, REVOCATIONS_FILE, type Channel } from './model.js';
+import { ATTESTATIONS_FILE, MAPPING_FILE, REVOCATIONS_FILE, SIGNER_KEYS_FILE, type Channel } from './model.js';
 import { renderPolicyData } from './policy-data.js';
 import type { TrustProblem } from './problems.js';
 import { emptyRevocationList, parseRevocationList } from './revocation-list.js';
-import { channelPrefix, loadChannel, trustChannels, validateTrustData, type ChannelModel } from './validate-trust.js';
+import { CHANNELS, channelPrefix, loadChannel, trustChannels, validateTrustData, type ChannelModel } from './validate-trust.js';
 
 function targetFile(repoDir: string, target: string): string {
   return join(repoDir, 'targets', ...target.split('/'));
@@ -111,4 +111,37 @@ export function policyDataProblems(repoDir: string): TrustProblem[] {
 /** Every problem of the trust data: formats and rules, mirrored JWKS files, generated policy data. */
 export function trustProblems(repoDir: string): TrustProblem[] {
   return validateTrustData(repoDir, { extraChecks: [validateJwksFiles, policyDataProblems] });
+}
+
+/**
+ * Every repository-relative path the trust validation depends on, present
+ * or absent: each channel's fixed files, every file the mappings name, the
+ * keys lists, the revocation lists, the mirrored issuers' files, and the
+ * directories whose listings matter (targets/, the JWKS tree).
+ */
+export function trustValidationInputs(repoDir: string): string[] {
+  const inputs = new Set<string>(['targets']);
+  for (const channel of CHANNELS) {
+    const prefix = `targets/${channelPrefix(channel)}`;
+    for (const name of [MAPPING_FILE, ATTESTATIONS_FILE, REVOCATIONS_FILE]) inputs.add(`${prefix}${name}`);
+    if (channel !== '') inputs.add(prefix.slice(0, -1));
+  }
+  for (const model of loadableChannels(repoDir)) {
+    const prefix = `targets/${channelPrefix(model.channel)}`;
+    for (const policy of model.mapping.policies) {
+      for (const file of policy.files) {
+        inputs.add(`${prefix}${file.path}`);
+        inputs.add(posix.join(posix.dirname(`${prefix}${file.path}`), SIGNER_KEYS_FILE));
+      }
+    }
+  }
+  const jwksRoot = `targets/${JWKS_TARGETS_DIR}`;
+  inputs.add(jwksRoot);
+  for (const { dir } of mirroredDirectories(repoDir)) {
+    const segments = dir.split('/');
+    for (let i = 1; i <= segments.length; i++) inputs.add(posix.join(jwksRoot, ...segments.slice(0, i)));
+    inputs.add(posix.join(jwksRoot, dir, JWKS_FILE));
+    inputs.add(posix.join(jwksRoot, dir, LEDGER_FILE));
+  }
+  return [...inputs].sort();
 }

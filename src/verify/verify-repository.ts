@@ -420,9 +420,9 @@ export async function verifyRepository(dir: string, options: VerifyOptions = {})
 
   // ---- trust data (policy mapping, policies, attestation list, signer keys, revocations, JWKS)
   if (options.trustData !== false) {
-    // Loaded on demand: the trust validators (Ajv, yaml, jose) would slow every CLI start.
-    const { trustProblems } = await import('../trust/trust-files.js');
-    for (const problem of trustProblems(dir)) {
+    // Loaded on demand, and skipped entirely while nothing it depends on changed (validation-cache.ts).
+    const { trustProblemsCached } = await import('../trust/validation-cache.js');
+    for (const problem of await trustProblemsCached(dir)) {
       if (problem.severity === 'error') c.add('TRUST_INVALID', formatProblem(problem));
       else c.warnings.push(formatProblem(problem));
     }

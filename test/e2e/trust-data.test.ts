@@ -308,3 +308,36 @@ test('end to end: mirror an issuer, rotate, revoke a signature and a JWK, publis
     fx.cleanup();
   }
 });
+
+test('verify remembers a clean trust validation in .git and notices any change to its inputs', () => {
+  const fx = newRepository();
+  try {
+    const cwd = fx.repo;
+    ok(['verify'], { cwd });
+    const cache = join(cwd, '.git', 'tufctl', 'trust-validation.json');
+    assert.ok(existsSync(cache), 'the validation was remembered');
+    const inputs = Object.keys(readJson(cache).inputs);
+    for (const path of [
+      'targets/mapping.yaml',
+      'targets/attestations.yaml',
+      'targets/doi/keys.yaml',
+      'targets/revocations.json',
+      'targets/testing/mapping.yaml',
+    ])
+      assert.ok(inputs.includes(path), `${path} is an input`);
+    ok(['verify'], { cwd });
+    // A change to any input (here a new, unrecorded testing channel) is seen at once.
+    cpSync(join(cwd, 'targets', 'mapping.yaml'), join(cwd, 'targets', 'testing', 'mapping.yaml'));
+    const stale = tufctl(['verify'], { cwd });
+    assert.equal(stale.code, 1);
+    assert.match(stale.stderr, /targets\/testing\/mapping\.yaml/);
+    rmSync(join(cwd, 'targets', 'testing'), { recursive: true });
+    const attestations = join(cwd, 'targets', 'attestations.yaml');
+    writeFile(attestations, readFileSync(attestations, 'utf8').replace('kind: required-attestations', 'kind: required-attestation'));
+    const bad = tufctl(['verify'], { cwd });
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /attestations\.yaml:\d+: kind/);
+  } finally {
+    fx.cleanup();
+  }
+});
