@@ -24,6 +24,7 @@ import { isJSONObject, type JSONObject } from '../metadata/json.js';
 import type { Repository } from '../metadata/repository.js';
 import { binNames } from '../metadata/role-index.js';
 import { ownersOf } from './signing.js';
+import { delegatingRoles } from './role-trust.js';
 
 /** One place where a role's keys and threshold are listed. */
 interface TrustSite {
@@ -80,25 +81,6 @@ export interface KeyRevocationResult {
 export interface RevokeKeyOptions {
   /** Lower the threshold of a role left with fewer keys than its threshold to the keys left (never to 0). */
   lowerThreshold?: boolean;
-}
-
-/** Every delegating role reachable from targets (breadth-first), targets first. */
-function delegatingRoles(repo: Repository): string[] {
-  const holders: string[] = [];
-  const queue = ['targets'];
-  const seen = new Set<string>();
-  while (queue.length > 0) {
-    const current = queue.shift()!;
-    if (seen.has(current) || !repo.has(current)) continue;
-    seen.add(current);
-    const d = repo.signed(current).delegations;
-    if (!isJSONObject(d)) continue;
-    holders.push(current);
-    // Hashed bins are leaves: tufctl never delegates from a bin.
-    if (isJSONObject(d.succinct_roles)) continue;
-    for (const entry of (Array.isArray(d.roles) ? d.roles : []) as JSONObject[]) queue.push(String(entry.name));
-  }
-  return holders;
 }
 
 function trustSites(repo: Repository, holders: readonly string[]): TrustSite[] {

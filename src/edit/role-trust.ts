@@ -54,7 +54,9 @@ export function locateTrust(repo: Repository, role: string): TrustLocation {
   };
 }
 
-function findSuccinctByPrefix(repo: Repository, prefix: string): string | undefined {
+/** Every delegating role reachable from targets, breadth-first, targets first. Hashed bins are leaves. */
+export function delegatingRoles(repo: Repository): string[] {
+  const holders: string[] = [];
   const queue = ['targets'];
   const seen = new Set<string>();
   while (queue.length > 0) {
@@ -63,13 +65,19 @@ function findSuccinctByPrefix(repo: Repository, prefix: string): string | undefi
     seen.add(current);
     const d = repo.signed(current).delegations;
     if (!isJSONObject(d)) continue;
-    if (isJSONObject(d.succinct_roles)) {
-      if (d.succinct_roles.name_prefix === prefix) return current;
-      continue;
-    }
-    for (const r of (d.roles ?? []) as JSONObject[]) queue.push(String(r.name));
+    holders.push(current);
+    // tufctl never delegates from a bin.
+    if (isJSONObject(d.succinct_roles)) continue;
+    for (const entry of (Array.isArray(d.roles) ? d.roles : []) as JSONObject[]) queue.push(String(entry.name));
   }
-  return undefined;
+  return holders;
+}
+
+function findSuccinctByPrefix(repo: Repository, prefix: string): string | undefined {
+  return delegatingRoles(repo).find((role) => {
+    const d = repo.signed(role).delegations as JSONObject;
+    return isJSONObject(d.succinct_roles) && d.succinct_roles.name_prefix === prefix;
+  });
 }
 
 function keyInUse(signed: JSONObject, keyId: string, holderIsRoot: boolean): boolean {

@@ -7,30 +7,10 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, writeFileSync, existsSync, rmSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { Updater } from 'tuf-js';
 import { git, newRepository, ok, readJson, serveDirectory, tufctl, writeFile } from '../helpers/harness.js';
-
-async function clientDownloads(base: string, cacheDir: string, paths: string[], rootFile: string, repoDir: string): Promise<void> {
-  const metadataDir = join(cacheDir, 'metadata');
-  const targetDir = join(cacheDir, 'targets');
-  if (!existsSync(metadataDir)) {
-    mkdirSync(metadataDir, { recursive: true });
-    mkdirSync(targetDir, { recursive: true });
-    writeFileSync(join(metadataDir, 'root.json'), readFileSync(rootFile));
-  }
-  const updater = new Updater({ metadataDir, targetDir, metadataBaseUrl: `${base}/metadata`, targetBaseUrl: `${base}/targets` });
-  await updater.refresh();
-  for (const path of paths) {
-    const info = await updater.getTargetInfo(path);
-    assert.ok(info, `client finds ${path}`);
-    const out = join(targetDir, path.replaceAll('/', '_'));
-    rmSync(out, { force: true });
-    await updater.downloadTarget(info, out);
-    assert.deepEqual(readFileSync(out), readFileSync(join(repoDir, 'targets', path)), `client downloads ${path} intact`);
-  }
-}
+import { clientDownloads } from '../helpers/tuf-client.js';
 
 test('init → targets (top-level, delegated, hashed bins) → sign → export → tuf-js client; root rotation; targets key revocation', async () => {
   const fx = newRepository(['--no-policies']);

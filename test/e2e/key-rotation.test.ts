@@ -6,10 +6,10 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Updater } from 'tuf-js';
 import { git, newRepository, ok, readJson, serveDirectory, tufctl, writeFile, type Fixture } from '../helpers/harness.js';
+import { clientDownloads } from '../helpers/tuf-client.js';
 import { startRegistry } from '../helpers/registry.js';
 import { Repository } from '../../src/metadata/repository.js';
 import { doTimestamp } from '../../src/metadata/snapshot-timestamp.js';
@@ -21,27 +21,6 @@ import { recoverFastForward, rotateOnlineKey } from '../../src/edit/online-key.j
 import { TufctlError } from '../../src/errors.js';
 
 type Server = Awaited<ReturnType<typeof serveDirectory>>;
-
-/** A tuf-js client with a persistent cache: refreshes from `base` and downloads `paths`, checking their bytes. */
-async function clientDownloads(base: string, cacheDir: string, paths: string[], rootFile: string, repoDir: string): Promise<void> {
-  const metadataDir = join(cacheDir, 'metadata');
-  const targetDir = join(cacheDir, 'targets');
-  if (!existsSync(metadataDir)) {
-    mkdirSync(metadataDir, { recursive: true });
-    mkdirSync(targetDir, { recursive: true });
-    writeFileSync(join(metadataDir, 'root.json'), readFileSync(rootFile));
-  }
-  const updater = new Updater({ metadataDir, targetDir, metadataBaseUrl: `${base}/metadata`, targetBaseUrl: `${base}/targets` });
-  await updater.refresh();
-  for (const path of paths) {
-    const info = await updater.getTargetInfo(path);
-    assert.ok(info, `client finds ${path}`);
-    const out = join(targetDir, path.replaceAll('/', '_'));
-    rmSync(out, { force: true });
-    await updater.downloadTarget(info, out);
-    assert.deepEqual(readFileSync(out), readFileSync(join(repoDir, 'targets', path)), `client downloads ${path} intact`);
-  }
-}
 
 /** Exports the repository to a new directory and serves it; the previous server is closed. */
 async function exportAndServe(fx: Fixture, name: string, current: { server?: Server }): Promise<Server> {
