@@ -4,21 +4,27 @@
  *   OUTDIR/metadata/N.root.json (every root), timestamp.json,
  *   V.snapshot.json, V.targets.json, V.<role>.json
  *   OUTDIR/targets/<dir>/<sha256>.<name> for every target with a local file
+ *   OUTDIR/status.html: the status page (src/status-page.ts), published with the repository
  *
  * Only a repository that verifies is exported, and the exact bytes from the
  * working tree are written (never re-serialised), so hashes in snapshot and
  * timestamp meta stay valid.
  */
 import { copyFileSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { VerificationError, UsageError } from './errors.js';
 import { writeFileAtomic } from './fs-atomic.js';
+import { Repository } from './metadata/repository.js';
+import { repositoryStatus } from './status.js';
+import { renderStatusPage } from './status-page.js';
 import { verifyRepository, type VerifyOptions, type VerifyReport } from './verify/verify-repository.js';
 
 export interface ExportResult {
   outDir: string;
   metadataFiles: number;
   targetFiles: number;
+  /** OUTDIR/status.html */
+  statusPage: string;
   report: VerifyReport;
 }
 
@@ -60,5 +66,8 @@ export async function exportRepository(
       targetFiles++;
     }
   }
-  return { outDir, metadataFiles, targetFiles, report };
+  const statusPage = join(outDir, 'status.html');
+  const status = repositoryStatus(Repository.open(repoDir, { now: options.now ?? new Date(), git: false }));
+  writeFileAtomic(statusPage, renderStatusPage(status, { repositoryName: basename(resolve(repoDir)) }));
+  return { outDir, metadataFiles, targetFiles, statusPage, report };
 }

@@ -62,3 +62,4 @@ export { TrustFileEdit, applyTrustData, assertTrustDataValid } from './edit/trus
 export { addIssuer, syncIssuers, revokeJwk, listIssuers } from './jwks/sync.js';
 export { revokeKey } from './edit/key-revocation.js';
 export { rotateOnlineKey, recoverFastForward, signRotatedRoles } from './edit/online-key.js';
+export { renderStatusPage, escapeHtml } from './status-page.js';

@@ -1,7 +1,10 @@
 /** `tufctl status`, `tufctl verify`, `tufctl export`: look at the repository as signers and clients do. */
+import { basename, resolve } from 'node:path';
 import type { Argv } from 'yargs';
 import { VerificationError } from '../../errors.js';
 import { exportRepository } from '../../export.js';
+import { writeFileAtomic } from '../../fs-atomic.js';
+import { renderStatusPage } from '../../status-page.js';
 import { repositoryStatus, type RoleStatus } from '../../status.js';
 import { verifyRepository, type VerifyReport } from '../../verify/verify-repository.js';
 import { emit, nowFrom, openRepository, repoDir, type GlobalArgs } from '../context.js';
@@ -45,11 +48,23 @@ export function register(cli: Argv): Argv {
     .command(
       'status',
       'Per role: version, expiry, signing period, signatures against the threshold, who still has to sign',
-      (y) => y,
+      (y) =>
+        y.option('html', {
+          type: 'string',
+          requiresArg: true,
+          describe: 'Also write a self-contained HTML status page (table and expiry timeline) to FILE',
+        }),
       (argv) => {
-        const args = argv as unknown as GlobalArgs;
-        const status = repositoryStatus(openRepository(args, { git: false }));
-        emit(args, status.roles.map(statusLine), status);
+        const args = argv as unknown as GlobalArgs & { html?: string };
+        const repo = openRepository(args, { git: false });
+        const status = repositoryStatus(repo);
+        const lines = status.roles.map(statusLine);
+        if (args.html !== undefined) {
+          const file = resolve(args.html);
+          writeFileAtomic(file, renderStatusPage(status, { repositoryName: basename(resolve(repo.dir)) }));
+          lines.push(`wrote ${args.html}`);
+        }
+        emit(args, lines, status);
       },
     )
     .command(
@@ -86,17 +101,25 @@ export function register(cli: Argv): Argv {
     )
     .command(
       'export <outdir>',
-      'Write the consistent-snapshot tree (metadata/N.root.json, V.role.json, targets/<sha256>.<name>) for static hosting',
+      'Write the consistent-snapshot tree (metadata/N.root.json, V.role.json, targets/<sha256>.<name>) and status.html for static hosting',
       (y) => y.positional('outdir', { type: 'string', demandOption: true }),
       async (argv) => {
         const args = argv as unknown as GlobalArgs & { outdir: string };
         const result = await exportRepository(repoDir(args), args.outdir, { now: args.now ? nowFrom(args) : undefined });
-        emit(args, [`exported ${result.metadataFiles} metadata file(s) and ${result.targetFiles} target file(s) to ${result.outDir}`], {
-          ok: true,
-          outDir: result.outDir,
-          metadataFiles: result.metadataFiles,
-          targetFiles: result.targetFiles,
-        });
+        emit(
+          args,
+          [
+            `exported ${result.metadataFiles} metadata file(s) and ${result.targetFiles} target file(s) to ${result.outDir}`,
+            `wrote status page ${result.statusPage}`,
+          ],
+          {
+            ok: true,
+            outDir: result.outDir,
+            metadataFiles: result.metadataFiles,
+            targetFiles: result.targetFiles,
+            statusPage: result.statusPage,
+          },
+        );
       },
     );
 }
