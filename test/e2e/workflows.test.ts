@@ -1,0 +1,355 @@
+/**
+ * The workflows every new repository gets (repo-template/.github/workflows)
+ * and the composite action (action.yml): static rules (they parse, least
+ * privilege, every `uses:` pinned by commit SHA) and their `run:` steps
+ * executed against a repository made by `tufctl init`, a bare git remote, a
+ * runner checkout and a real OCI registry (test/helpers/workflow-runner.ts).
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { git, newRepository, ok, PROJECT_DIR, tempDir, tufctl, tufctlAsync, type Fixture } from '../helpers/harness.js';
+import { startRegistry, type TestRegistry } from '../helpers/registry.js';
+import { ACTION_FILE, loadYaml, runWorkflow, type StepRecord, type WorkflowContext, type WorkflowRun } from '../helpers/workflow-runner.js';
+
+const WORKFLOWS_DIR = join(PROJECT_DIR, 'repo-template', '.github', 'workflows');
+const PINNED = /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_./-]+@[0-9a-f]{40}$/;
+
+/* eslint-disable @typescript-eslint/no-explicit-any */
+function workflowFiles(): string[] {
+  return readdirSync(WORKFLOWS_DIR).filter((f) => /\.ya?ml$/.test(f));
+}
+
+function allUses(doc: any): string[] {
+  const uses: string[] = [];
+  for (const job of Object.values<any>(doc.jobs ?? {})) for (const step of job.steps ?? []) if (step.uses) uses.push(step.uses);
+  for (const step of doc.runs?.steps ?? []) if (step.uses) uses.push(step.uses);
+  return uses;
+}
+
+function pushesOrKms(doc: any, job: any): { pushes: boolean; kms: boolean } {
+  const text = JSON.stringify(job.steps);
+  return {
+    pushes: /git push|--push/.test(text),
+    kms: /configure-aws-credentials/.test(text) || /awskms/.test(JSON.stringify(doc)),
+  };
+}
+
+test('workflows and action: parse, least privilege, every uses: pinned to a commit SHA', () => {
+  const files = workflowFiles();
+  assert.deepEqual(files.sort(), ['jwks-sync.yml', 'publish.yml', 'refresh.yml', 'smoke.yml', 'validate.yml']);
+  for (const file of files) {
+    const text = readFileSync(join(WORKFLOWS_DIR, file), 'utf8');
+    const doc = loadYaml(join(WORKFLOWS_DIR, file));
+    assert.ok(doc.on ?? doc[true as any], `${file}: no triggers`);
+    assert.doesNotMatch(text, /write-all|read-all/, `${file}: blanket permissions`);
+    const top = doc.permissions;
+    assert.ok(
+      top !== undefined && (Object.keys(top).length === 0 || (Object.keys(top).length === 1 && top.contents === 'read')),
+      `${file}: top-level permissions must be {} or contents: read, got ${JSON.stringify(top)}`,
+    );
+    for (const [name, job] of Object.entries<any>(doc.jobs)) {
+      assert.equal(typeof job.permissions, 'object', `${file}/${name}: per-job permissions`);
+      const { pushes, kms } = pushesOrKms(doc, job);
+      for (const [scope, level] of Object.entries<any>(job.permissions)) {
+        assert.ok(['read', 'write', 'none'].includes(level), `${file}/${name}: ${scope}: ${level}`);
+        if (scope === 'contents' && level === 'write') assert.ok(pushes, `${file}/${name}: contents: write without pushing`);
+        if (scope === 'id-token' && level === 'write') assert.ok(kms, `${file}/${name}: id-token: write without KMS`);
+      }
+      if (/secrets\./.test(JSON.stringify(job))) assert.notEqual(file, 'validate.yml', 'validate.yml must not use secrets');
+    }
+    for (const uses of allUses(doc)) assert.match(uses, PINNED, `${file}: ${uses} is not pinned to a full commit SHA`);
+    for (const line of text.split('\n').filter((l) => /^\s*(-\s*)?uses:/.test(l)))
+      assert.match(line, /#\s*v\d/, `${file}: "${line.trim()}" lacks a version comment`);
+  }
+  // publish and refresh share one concurrency group and never cancel each other.
+  for (const file of ['publish.yml', 'refresh.yml']) {
+    const doc = loadYaml(join(WORKFLOWS_DIR, file));
+    assert.deepEqual(doc.concurrency, { group: 'tuf-publish', 'cancel-in-progress': false }, file);
+  }
+  const validate = loadYaml(join(WORKFLOWS_DIR, 'validate.yml'));
+  assert.deepEqual(validate.jobs.validate.permissions, { contents: 'read', 'pull-requests': 'write' });
+  assert.doesNotMatch(readFileSync(join(WORKFLOWS_DIR, 'validate.yml'), 'utf8'), /secrets\./);
+
+  const action = loadYaml(ACTION_FILE);
+  assert.equal(action.runs.using, 'composite');
+  assert.deepEqual(Object.keys(action.inputs).sort(), ['args', 'node-version', 'working-directory']);
+  assert.equal(action.inputs['node-version'].default, '20');
+  assert.deepEqual(Object.keys(action.outputs).sort(), ['exit-code', 'report']);
+  for (const uses of allUses(action)) assert.match(uses, PINNED);
+  assert.match(readFileSync(ACTION_FILE, 'utf8'), /uses: actions\/setup-node@[0-9a-f]{40} # v\d+\.\d+\.\d+/);
+});
+
+test('tufctl init installs the workflows into new repositories', () => {
+  const fx = newRepository();
+  try {
+    for (const file of workflowFiles()) assert.ok(existsSync(join(fx.repo, '.github', 'workflows', file)), file);
+    assert.match(git(fx.repo, 'ls-files', '.github'), /publish\.yml/);
+  } finally {
+    fx.cleanup();
+  }
+});
+
+// ---------------------------------------------------------------- executing the workflows
+
+interface Setup {
+  fx: Fixture;
+  remote: string;
+  work: string;
+  home: string;
+  cleanup: () => void;
+}
+
+const IDENTITY = {
+  GIT_AUTHOR_NAME: 'tufctl test',
+  GIT_AUTHOR_EMAIL: 'test@tufctl.invalid',
+  GIT_COMMITTER_NAME: 'tufctl test',
+  GIT_COMMITTER_EMAIL: 'test@tufctl.invalid',
+};
+
+/** A repository made by init, pushed to a bare remote. */
+function newSetup(): Setup {
+  const fx = newRepository();
+  const remote = join(fx.root, 'remote.git');
+  git(fx.root, 'init', '--bare', '-b', 'main', remote);
+  git(fx.repo, 'remote', 'add', 'origin', remote);
+  git(fx.repo, 'push', '-q', 'origin', 'main');
+  const home = join(fx.root, 'home');
+  mkdirSync(home);
+  return { fx, remote, work: join(fx.root, 'runner', 'work'), home, cleanup: fx.cleanup };
+}
+
+/** The runner's checkout (what actions/checkout with fetch-depth: 0 leaves). */
+function checkout(s: Setup, branch = 'main'): string {
+  const dir = join(s.fx.root, `runner-${Math.random().toString(36).slice(2, 8)}`, 'work');
+  mkdirSync(join(dir, '..'), { recursive: true });
+  git(join(dir, '..'), 'clone', '-q', '--branch', branch, s.remote, dir);
+  return dir;
+}
+
+function github(event: string, workspace: string, extra: Record<string, any> = {}): Record<string, any> {
+  const sha = git(workspace, 'rev-parse', 'HEAD').trim();
+  return {
+    event_name: event,
+    ref: 'refs/heads/main',
+    ref_name: 'main',
+    sha,
+    repository: 'acme/tuf',
+    repository_owner: 'acme',
+    server_url: 'https://github.com',
+    run_id: '42',
+    event: { repository: { default_branch: 'main' } },
+    ...extra,
+  };
+}
+
+async function run(s: Setup, file: string, workspace: string, context: WorkflowContext): Promise<WorkflowRun> {
+  return runWorkflow(join(WORKFLOWS_DIR, file), { workspace, context, env: { ...IDENTITY, HOME: s.home } });
+}
+
+function step(result: WorkflowRun, name: string): StepRecord {
+  const found = result.steps.find((st) => st.name === name);
+  assert.ok(found, `no step "${name}" in ${result.steps.map((st) => st.name).join(', ')}`);
+  return found;
+}
+
+function explain(result: WorkflowRun): string {
+  return result.steps.map((st) => `${st.kind} ${st.outcome} ${st.name}`).join('\n') + '\n' + result.log;
+}
+
+function remoteVersion(s: Setup, role: string): number {
+  return JSON.parse(git(s.remote, 'show', `main:metadata/${role}.json`)).signed.version;
+}
+
+let registry: TestRegistry;
+before(async () => {
+  registry = await startRegistry();
+});
+after(async () => {
+  await registry?.stop();
+});
+
+test('publish, refresh, smoke and jwks-sync run against a real repository, remote and registry', async (t) => {
+  const s = newSetup();
+  const dest = `oci://${registry.host}/acme`;
+  const secrets = { TUFCTL_ONLINE_KEY: readFileSync(s.fx.key('online'), 'utf8') };
+  const vars = { TUF_REGISTRY: dest };
+  const clientCheck = () =>
+    tufctlAsync([
+      'client',
+      'verify',
+      '--from',
+      dest,
+      '--root',
+      join(s.fx.repo, 'metadata', 'root_history', '1.root.json'),
+      '--cache',
+      join(s.fx.root, `cache-${Date.now()}`),
+    ]);
+  try {
+    // A merged change: a new target signed by the targets key; snapshot/timestamp left to the workflow.
+    const { writeFile } = await import('../helpers/harness.js');
+    writeFile(join(s.fx.repo, 'targets', 'app', 'config.json'), '{"hello":"world"}\n');
+    ok(['target', 'add', 'targets/app/config.json', '--sign', '--key', s.fx.key('targets'), '--commit'], { cwd: s.fx.repo });
+    git(s.fx.repo, 'push', '-q', 'origin', 'main');
+    const snapshotBefore = remoteVersion(s, 'snapshot');
+    const headBefore = git(s.remote, 'rev-parse', 'main').trim();
+
+    await t.test('publish.yml signs, publishes and pushes', async () => {
+      const ws = checkout(s);
+      const result = await run(s, 'publish.yml', ws, { github: github('push', ws), vars, secrets });
+      assert.ok(result.ok, explain(result));
+      assert.equal(step(result, 'actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683').kind, 'uses-skipped');
+      assert.equal(step(result, 'AWS credentials for the KMS online key').kind, 'if-skipped');
+      const install = step(result, 'Install tufctl');
+      assert.equal(install.kind, 'composite');
+      assert.deepEqual(
+        install.inner!.map((st) => st.kind),
+        ['uses-skipped', 'run', 'if-skipped'],
+      );
+      assert.equal(step(result, 'Sign snapshot and timestamp, publish').outcome, 'success');
+      assert.notEqual(git(s.remote, 'rev-parse', 'main').trim(), headBefore, 'a commit was pushed');
+      assert.equal(remoteVersion(s, 'snapshot'), snapshotBefore + 1);
+      const client = await clientCheck();
+      assert.equal(client.code, 0, client.stdout + client.stderr);
+    });
+
+    await t.test('refresh.yml (workflow_dispatch, force) signs a new timestamp and publishes it', async () => {
+      const ws = checkout(s);
+      const timestampBefore = remoteVersion(s, 'timestamp');
+      const result = await run(s, 'refresh.yml', ws, { github: github('workflow_dispatch', ws), vars, secrets, inputs: { force: true } });
+      assert.ok(result.ok, explain(result));
+      assert.match(step(result, 'Refresh snapshot and timestamp').stdout, /timestamp: signed/);
+      assert.equal(step(result, 'Signing branches for offline roles').outcome, 'success');
+      assert.equal(remoteVersion(s, 'timestamp'), timestampBefore + 1);
+      const client = await clientCheck();
+      assert.equal(client.code, 0, client.stdout + client.stderr);
+
+      // Scheduled and nothing due: nothing signed, nothing pushed.
+      const ws2 = checkout(s);
+      const head = git(s.remote, 'rev-parse', 'main').trim();
+      const idle = await run(s, 'refresh.yml', ws2, { github: github('schedule', ws2), vars, secrets, inputs: {} });
+      assert.ok(idle.ok, explain(idle));
+      assert.equal(git(s.remote, 'rev-parse', 'main').trim(), head);
+    });
+
+    await t.test('smoke.yml passes against the published repository, fails against an empty namespace', async () => {
+      const ws = checkout(s);
+      const good = await run(s, 'smoke.yml', ws, { github: github('schedule', ws), vars, secrets: {} });
+      assert.ok(good.ok, explain(good));
+      assert.equal(step(good, 'Open or update the tuf-smoke issue').kind, 'if-skipped');
+      assert.equal(step(good, 'Close the tuf-smoke issue').kind, 'uses-skipped');
+
+      const bad = await run(s, 'smoke.yml', ws, {
+        github: github('schedule', ws),
+        vars: { TUF_REGISTRY: `oci://${registry.host}/nothing-here` },
+        secrets: {},
+      });
+      assert.equal(bad.ok, false);
+      assert.notEqual(step(bad, 'Verify the published repository as a client').code, 0);
+      assert.equal(step(bad, 'Open or update the tuf-smoke issue').kind, 'uses-skipped', 'the issue step would run');
+      assert.equal(step(bad, 'Close the tuf-smoke issue').kind, 'if-skipped');
+    });
+
+    await t.test('jwks-sync.yml with no mirrored issuers changes nothing', async () => {
+      const ws = checkout(s);
+      const head = git(s.remote, 'rev-parse', 'main').trim();
+      const result = await run(s, 'jwks-sync.yml', ws, { github: github('schedule', ws), vars, secrets: {} });
+      assert.ok(result.ok, explain(result));
+      assert.equal(step(result, 'Sync mirrored JWKS').outputs.changed, '0');
+      assert.equal(step(result, 'Push the branch').kind, 'if-skipped');
+      assert.equal(step(result, 'Open the pull request').kind, 'if-skipped');
+      assert.equal(git(s.remote, 'rev-parse', 'main').trim(), head);
+      assert.equal(git(s.remote, 'branch', '--list', 'jwks-sync/*').trim(), '');
+    });
+  } finally {
+    s.cleanup();
+  }
+});
+
+// TODO(lead): `tufctl validate` is being written in parallel. Until the build has it, this test is skipped;
+// once `tufctl validate --help` describes the command, it runs validate.yml on a pull request.
+const hasValidate = (() => {
+  const r = tufctl(['validate', '--help']);
+  return r.code === 0 && /tufctl validate/.test(r.stdout);
+})();
+
+test(
+  'validate.yml runs tufctl validate on a pull request and reports with the marker',
+  { skip: !hasValidate && 'tufctl validate is not in the build yet' },
+  async () => {
+    const s = newSetup();
+    try {
+      git(s.fx.repo, 'checkout', '-q', '-b', 'change');
+      ok(['threshold', 'targets', '1', '--commit'], { cwd: s.fx.repo });
+      ok(['expiry', 'targets', '--period', '200', '--sign', '--key', s.fx.key('targets'), '--commit'], { cwd: s.fx.repo });
+      git(s.fx.repo, 'push', '-q', 'origin', 'change');
+      const ws = checkout(s, 'change');
+      const result = await run(s, 'validate.yml', ws, {
+        github: github('pull_request', ws, {
+          ref: 'refs/pull/1/merge',
+          ref_name: '1/merge',
+          base_ref: 'main',
+          head_ref: 'change',
+          event: { pull_request: { number: 1 } },
+        }),
+        vars: {},
+        secrets: {},
+      });
+      const validate = step(result, 'Validate the pull request');
+      assert.equal(validate.outcome, 'success', explain(result));
+      assert.ok(['0', '1', '2'].includes(validate.outputs['exit-code']!), explain(result));
+      assert.match(result.summary, /^<!-- tufctl-validate -->/);
+      assert.equal(step(result, 'Comment on the pull request').kind, 'uses-skipped');
+      assert.equal(result.ok, validate.outputs['exit-code'] !== '1');
+    } finally {
+      s.cleanup();
+    }
+  },
+);
+
+test('the composite action runs tufctl with args and reports exit-code and report', async () => {
+  const dir = tempDir();
+  try {
+    const s = newSetup();
+    try {
+      const ws = checkout(s);
+      const { writeFile } = await import('../helpers/harness.js');
+      const wf = join(dir.path, 'wf.yml');
+      writeFile(
+        wf,
+        [
+          'on: push',
+          'permissions: {}',
+          'jobs:',
+          '  j:',
+          '    permissions: {}',
+          '    steps:',
+          '      - id: v',
+          '        uses: tufctl/tufctl@0000000000000000000000000000000000000000 # v0.1.0',
+          '        with:',
+          '          args: status --json',
+          '      - id: bad',
+          '        continue-on-error: true',
+          '        uses: tufctl/tufctl@0000000000000000000000000000000000000000 # v0.1.0',
+          '        with:',
+          '          args: verify --valid-for 100000 --output "$RUNNER_TEMP/out.txt"',
+          '      - env:',
+          '          CODE: ${{ steps.v.outputs.exit-code }}',
+          '          BAD: ${{ steps.bad.outputs.exit-code }}',
+          '          REPORT: ${{ steps.bad.outputs.report }}',
+          '        run: echo "code=$CODE bad=$BAD report=$REPORT"; command -v tufctl',
+        ].join('\n'),
+      );
+      const result = await runWorkflow(wf, { workspace: ws, context: { github: github('push', ws) }, env: { ...IDENTITY, HOME: s.home } });
+      assert.ok(result.ok, explain(result));
+      const last = result.steps.at(-1)!;
+      assert.match(last.stdout, /code=0 bad=[1-9] report=\/.*\/out\.txt/);
+      assert.match(last.stdout, /tufctl-bin\/tufctl/);
+    } finally {
+      s.cleanup();
+    }
+  } finally {
+    dir.cleanup();
+  }
+});
