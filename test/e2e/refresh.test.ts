@@ -149,10 +149,10 @@ test('two refresh runs at once: the registry holds one coherent state and the lo
     ok(['refresh', '--publish', to, '--force', '--commit'], { cwd: fx.repo, env });
     const other = join(fx.root, 'clone');
     git(fx.root, 'clone', '-q', fx.repo, other);
-    // Both runs read the registry before either publishes. Their clocks differ by a second, so their
-    // (deterministic ed25519) timestamps differ: two different timestamps with the same version.
-    // Every read of `latest` is held 2 s, so each run reads the registry before the other's tag move lands.
-    proxy.setFaults([{ method: 'GET', path: /\/manifests\/latest$/, fault: { kind: 'delay', ms: 2000 } }]);
+    // Both runs read the registry before either publishes: their first reads of `latest` are held until both
+    // arrived. Their clocks differ by a second, so their (deterministic ed25519) timestamps differ: two
+    // different timestamps with the same version, of which exactly one may reach clients.
+    proxy.setFaults([{ method: 'GET', path: /\/manifests\/latest$/, fault: { kind: 'barrier', parties: 2 }, count: 2 }]);
     const now = Date.now();
     const [a, b] = await Promise.all([
       tufctlAsync(['refresh', '--publish', to, '--force', '--commit', '--now', new Date(now).toISOString()], { cwd: fx.repo, env }),

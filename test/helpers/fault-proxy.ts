@@ -22,6 +22,8 @@ export type Fault =
   | { kind: 'stall' }
   /** Forward the request after this many milliseconds (to make concurrent clients overlap). */
   | { kind: 'delay'; ms: number }
+  /** Hold matching requests until `parties` of them wait, then forward them all (concurrent clients meet here). */
+  | { kind: 'barrier'; parties: number }
   /** Read `bytes` (default 1) of the request body, then destroy the connection. */
   | { kind: 'reset-mid-upload'; bytes?: number };
 
@@ -126,6 +128,7 @@ async function runProxy(init: WorkerInit): Promise<void> {
     Atomics.notify(signal, 0);
   });
 
+  const waiting: Array<() => void> = [];
   const choose = (req: IncomingMessage): Fault | undefined => {
     for (const entry of rules) {
       const { rule } = entry;
@@ -183,6 +186,12 @@ async function runProxy(init: WorkerInit): Promise<void> {
         req.pause();
         setTimeout(() => forward(req, res), fault.ms);
         return;
+      case 'barrier': {
+        req.pause();
+        waiting.push(() => forward(req, res));
+        if (waiting.length >= fault.parties) for (const release of waiting.splice(0)) release();
+        return;
+      }
       case 'reset-mid-upload': {
         const limit = fault.bytes ?? 1;
         let received = 0;
