@@ -20,6 +20,7 @@ import * as refresh from './commands/refresh.js';
 import * as revoke from './commands/revoke.js';
 import * as signing from './commands/signing.js';
 import * as targets from './commands/targets.js';
+import * as validate from './commands/validate.js';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -79,7 +80,7 @@ export async function main(argv: string[]): Promise<number> {
       if (error) throw error;
       throw new UsageError(message);
     });
-  for (const group of [init, keys, targets, delegate, signing, inspect, publish, policy, revoke, jwks, refresh, recover])
+  for (const group of [init, keys, targets, delegate, signing, inspect, publish, policy, revoke, jwks, refresh, recover, validate])
     cli = group.register(cli);
   try {
     await cli.parseAsync();

@@ -21,6 +21,8 @@ export interface RoleSigningResult {
   missing: string[];
   /** Root only: the previous root's threshold, which root N+1 must also meet. */
   previous?: { valid: number; threshold: number; missing: string[] };
+  /** Given keys whose valid signature the role already had (not signed again). */
+  alreadySigned?: string[];
 }
 
 /** Roles whose metadata changed since the base ref, or in this session (root_history excluded). */
@@ -67,25 +69,61 @@ export function signingResult(repo: Repository, role: string, signedWith: string
 }
 
 /**
- * Signs `roles` (default: the pending ones) with every given signer each role
- * trusts. Throws KEY_NOT_TRUSTED when no given key is trusted by any of them.
+ * Signs `roles` (default: the pending ones, changed since `options.baseRef`,
+ * by default the configured base ref) with every given signer each role
+ * trusts whose valid signature the role does not have yet: a key owner signs
+ * only what is still missing from them. Throws KEY_NOT_TRUSTED when no given
+ * key is trusted by any of them.
  */
-export async function signRoles(repo: Repository, signers: readonly Signer[], roles?: readonly string[]): Promise<RoleSigningResult[]> {
+export async function signRoles(
+  repo: Repository,
+  signers: readonly Signer[],
+  roles?: readonly string[],
+  options: { baseRef?: string } = {},
+): Promise<RoleSigningResult[]> {
   repo.finalize();
   const explicit = roles !== undefined && roles.length > 0;
-  const targets = explicit ? [...roles] : pendingRoles(repo);
+  const targets = explicit ? [...roles] : pendingRoles(repo, options.baseRef);
   for (const role of targets) if (!repo.has(role)) repo.signed(role); // raises ROLE_UNKNOWN
   repo.checkUnversionedEdits(targets);
+  repo.finalize();
   const results: RoleSigningResult[] = [];
   let any = false;
   for (const role of targets) {
-    const used = await repo.sign(role, signers, false);
-    if (used.length > 0) any = true;
-    results.push(signingResult(repo, role, used));
+    const done = validSignatures(repo, role);
+    const needed = signers.filter((s) => !done.has(s.keyId));
+    const already = signers.filter((s) => done.has(s.keyId)).map((s) => s.keyId);
+    const used = needed.length > 0 ? await repo.sign(role, needed, false) : [];
+    if (used.length > 0 || already.length > 0) any = true;
+    const result = signingResult(repo, role, used);
+    if (already.length > 0) result.alreadySigned = already;
+    results.push(result);
   }
   if (!any && (explicit || targets.length > 0)) {
     const given = signers.map((s) => `${s.source} (${s.keyId.slice(0, 12)})`).join(', ') || 'none';
     throw new KeyError('KEY_NOT_TRUSTED', `none of the given keys [${given}] is trusted by ${targets.join(', ')}`);
   }
   return results;
+}
+
+/** Key ids whose signature on the role verifies now (root: with its own or the previous root's keys). */
+function validSignatures(repo: Repository, role: string): Set<string> {
+  const valid = new Set(repo.signatureStatus(role).valid);
+  if (role === 'root') {
+    const previous = repo.previousRootTrust();
+    if (previous) for (const id of repo.signatureStatus('root', previous).valid) valid.add(id);
+  }
+  return valid;
+}
+
+/** What is still missing after signing, per role and owner: `targets from @bob; root from @carol (old root)`. */
+export function remainingSignatures(results: readonly RoleSigningResult[]): string[] {
+  const lines: string[] = [];
+  for (const r of results) {
+    const parts: string[] = [];
+    if (r.previous && r.previous.valid < r.previous.threshold) parts.push(`${r.previous.missing.join(', ')} (old root)`);
+    if (r.valid < r.threshold) parts.push(r.missing.join(', '));
+    if (parts.length > 0) lines.push(`${r.role} from ${parts.join(' and ')}`);
+  }
+  return lines;
 }

@@ -1,8 +1,19 @@
 /** `tufctl sign`, `tufctl snapshot`, `tufctl timestamp`: add signatures; refresh the online roles. */
 import type { Argv } from 'yargs';
-import { signRoles } from '../../edit/signing.js';
+import { remainingSignatures, signRoles } from '../../edit/signing.js';
+import { Repository } from '../../metadata/repository.js';
 import { doSnapshot, doTimestamp, type OnlineRoleResult } from '../../metadata/snapshot-timestamp.js';
-import { assertCommittable, commitMessage, emit, formatSigning, openRepository, signersFrom, type EditArgs } from '../context.js';
+import {
+  assertCommittable,
+  commitMessage,
+  emit,
+  formatSigning,
+  nowFrom,
+  openRepository,
+  repoDir,
+  signersFrom,
+  type EditArgs,
+} from '../context.js';
 import { commitStaged } from '../../git/git-repo.js';
 
 function onlineLines(results: OnlineRoleResult[]): string[] {
@@ -17,22 +28,33 @@ export function register(cli: Argv): Argv {
       (y) =>
         y
           .positional('roles', { type: 'string', array: true, describe: 'Roles to sign (default: those changed since the base ref)' })
+          .option('base', {
+            type: 'string',
+            describe: 'Git ref "changed" is counted from (default: tufctl.json baseRef, else HEAD; also TUFCTL_BASE_REF)',
+          })
           .example('$0 sign --key ~/keys/targets.pem', 'Sign what changed with your key')
+          .example('$0 sign --base origin/main --key ~/keys/targets.pem', 'On a pull-request branch: sign what the branch changed')
           .example('TUFCTL_KEY_ROOT="$(cat root.pem)" $0 sign root', 'Sign root with a key from the environment'),
       async (argv) => {
-        const args = argv as unknown as EditArgs & { roles?: string[] };
-        const repo = openRepository(args);
+        const args = argv as unknown as EditArgs & { roles?: string[]; base?: string };
+        const base = args.base || process.env.TUFCTL_BASE_REF || undefined;
+        const repo = base ? Repository.open(repoDir(args), { now: nowFrom(args), baseRef: base }) : openRepository(args);
         if (args.commit) assertCommittable(repo.dir);
         const { assertTrustDataValid } = await import('../../edit/trust-data.js');
         assertTrustDataValid(repo);
-        const results = await signRoles(repo, signersFrom(args), args.roles);
+        const results = await signRoles(repo, signersFrom(args), args.roles, { baseRef: base });
         const written = repo.save();
         let commit: string | undefined;
         if (args.commit && written.length > 0) commit = await commitStaged(repo.dir, commitMessage(repo.changeLog()));
         const lines = results.length === 0 ? ['nothing to sign: no role changed since the base ref'] : results.map(formatSigning);
+        for (const r of results)
+          if (r.alreadySigned?.length) lines.push(`${r.role}: already signed with ${r.alreadySigned.map((k) => k.slice(0, 8)).join(', ')}`);
+        const remaining = remainingSignatures(results);
+        if (results.length > 0)
+          lines.push(remaining.length > 0 ? `still needed: ${remaining.join('; ')}` : 'all signed: no signature is missing');
         if (commit) lines.push(`committed ${commit}`);
-        const complete = results.every((r) => r.valid >= r.threshold && (!r.previous || r.previous.valid >= r.previous.threshold));
-        emit(args, lines, { ok: true, complete, roles: results, written, commit });
+        const complete = remaining.length === 0;
+        emit(args, lines, { ok: true, complete, roles: results, remaining, written, commit });
       },
     )
     .command(
