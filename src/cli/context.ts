@@ -4,9 +4,11 @@
  * output (human lines or one JSON document with --json).
  */
 import { resolve } from 'node:path';
-import { GitError, UsageError } from '../errors.js';
+import { GitError, KeyError, UsageError } from '../errors.js';
 import { changedPaths, commitStaged } from '../git/git-repo.js';
 import { collectSigners, type Signer } from '../keys/signer.js';
+import type { TufKeyJSON } from '../keys/tuf-key.js';
+import { isJSONObject, type JSONObject } from '../metadata/json.js';
 import { Repository } from '../metadata/repository.js';
 import { doSnapshot, doTimestamp, type OnlineRoleResult } from '../metadata/snapshot-timestamp.js';
 import { signRoles, type RoleSigningResult } from '../edit/signing.js';
@@ -39,6 +41,42 @@ export function repoDir(args: GlobalArgs): string {
 
 export function openRepository(args: GlobalArgs, options: { git?: boolean } = {}): Repository {
   return Repository.open(repoDir(args), { now: nowFrom(args), ...options });
+}
+
+/**
+ * Signers for every key snapshot and timestamp trust: --key files and
+ * TUFCTL_KEY_* first, then (unless --key files were named) TUFCTL_ONLINE_KEY
+ * or the key's online URI. A key
+ * with no source is left out (signing then names it as missing); a source
+ * that fails (a wrong key, an unreachable KMS) is an error.
+ */
+export async function onlineSigners(repo: Repository, keyFiles: string[]): Promise<Signer[]> {
+  const root = repo.root();
+  const roles = root.roles as JSONObject;
+  const keys = root.keys as JSONObject;
+  const ids = new Set<string>();
+  for (const role of ['snapshot', 'timestamp']) {
+    const entry = roles[role];
+    if (isJSONObject(entry) && Array.isArray(entry.keyids)) for (const id of entry.keyids) ids.add(id as string);
+  }
+  const given = collectSigners(keyFiles);
+  const { onlineSignerFor } = await import('../keys/online-signer.js');
+  const signers: Signer[] = [];
+  for (const id of ids) {
+    const local = given.find((s) => s.keyId === id);
+    if (local) signers.push(local);
+    // Key files named on the command line are what the user means: no silent fall-back to another source.
+    else if (keyFiles.length > 0) signers.push(...given.filter((s) => !signers.includes(s)));
+    else if (isJSONObject(keys[id])) {
+      try {
+        signers.push(await onlineSignerFor(keys[id] as unknown as TufKeyJSON, { env: process.env, keyId: id }));
+      } catch (error) {
+        // No source for this key at all: signing reports the unmet threshold if a signature is needed.
+        if (!(error instanceof KeyError && error.code === 'USAGE')) throw error;
+      }
+    } else throw new KeyError('KEY_UNKNOWN', `root trusts online key ${id.slice(0, 12)} but does not list it in keys`);
+  }
+  return signers;
 }
 
 export function signersFrom(args: { key?: string[] }): Signer[] {

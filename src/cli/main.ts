@@ -44,7 +44,9 @@ export async function main(argv: string[]): Promise<number> {
   const json = argv.includes('--json');
   let cli: Argv = yargs(argv)
     .scriptName('tufctl')
-    .usage('$0 <command> [options]\n\nManage a git-backed TUF repository: edit, sign, verify and export signed metadata.')
+    .usage(
+      '$0 <command> [options]\n\nManage a git-backed TUF repository for signed container images: edit, sign, verify, publish; trust data; the refresh job.',
+    )
     .option('repo', { type: 'string', default: '.', describe: 'Repository directory', global: true })
     .option('json', { type: 'boolean', default: false, describe: 'Print machine-readable JSON', global: true })
     .option('commit', {

@@ -343,3 +343,21 @@ test('the online key in AWS KMS: refresh signs through the SDK against a loopbac
     dir.cleanup();
   }
 });
+
+test('snapshot and timestamp take the online key as refresh does: TUFCTL_ONLINE_KEY, and a wrong one is refused', () => {
+  const fx = newRepository(['--no-policies']);
+  try {
+    const cwd = fx.repo;
+    assert.match(ok(['snapshot'], { cwd }).stdout, /up to date/, 'nothing to sign needs no key');
+    const none = tufctl(['timestamp', '--force'], { cwd });
+    assert.equal(none.code, 1);
+    assert.match(none.stderr, /no signing key given for timestamp .*TUFCTL_ONLINE_KEY/);
+    const wrong = tufctl(['timestamp', '--force'], { cwd, env: { TUFCTL_ONLINE_KEY: readFileSync(fx.key('root'), 'utf8') } });
+    assert.equal(wrong.code, 1);
+    assert.match(wrong.stderr, /KEY_NOT_TRUSTED.*TUFCTL_ONLINE_KEY/);
+    const signed = ok(['timestamp', '--force', '--json'], { cwd, env: { TUFCTL_ONLINE_KEY: readOnlineKey(fx) } });
+    assert.equal(signed.json.version, 2);
+  } finally {
+    fx.cleanup();
+  }
+});

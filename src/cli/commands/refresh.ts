@@ -1,13 +1,8 @@
 /** `tufctl refresh` (the scheduled job) and `tufctl expiring` (offline roles due for re-signing). */
 import type { Argv } from 'yargs';
 import { loadConfig } from '../../config.js';
-import { KeyError } from '../../errors.js';
-import { collectSigners, type Signer } from '../../keys/signer.js';
-import { isJSONObject, type JSONObject } from '../../metadata/json.js';
-import type { Repository } from '../../metadata/repository.js';
-import type { TufKeyJSON } from '../../keys/tuf-key.js';
 import type { OnlineDecision } from '../../refresh/decide.js';
-import { emit, nowFrom, openRepository, repoDir, type GlobalArgs } from '../context.js';
+import { emit, nowFrom, onlineSigners, openRepository, repoDir, type GlobalArgs } from '../context.js';
 
 interface RefreshArgs extends GlobalArgs {
   publish?: string;
@@ -19,29 +14,6 @@ interface RefreshArgs extends GlobalArgs {
   'plain-http': boolean;
   timeout: number;
   retries: number;
-}
-
-/** Signers for every key snapshot and timestamp trust: --key files and TUFCTL_KEY_* first, then TUFCTL_ONLINE_KEY or the key's online URI. */
-async function onlineSigners(repo: Repository, keyFiles: string[]): Promise<Signer[]> {
-  const root = repo.root();
-  const roles = root.roles as JSONObject;
-  const keys = root.keys as JSONObject;
-  const ids = new Set<string>();
-  for (const role of ['snapshot', 'timestamp']) {
-    const entry = roles[role];
-    if (isJSONObject(entry) && Array.isArray(entry.keyids)) for (const id of entry.keyids) ids.add(id as string);
-  }
-  const given = collectSigners(keyFiles);
-  const { onlineSignerFor } = await import('../../keys/online-signer.js');
-  const signers: Signer[] = [];
-  for (const id of ids) {
-    const local = given.find((s) => s.keyId === id);
-    if (local) signers.push(local);
-    else if (isJSONObject(keys[id]))
-      signers.push(await onlineSignerFor(keys[id] as unknown as TufKeyJSON, { env: process.env, keyId: id }));
-    else throw new KeyError('KEY_UNKNOWN', `root trusts online key ${id.slice(0, 12)} but does not list it in keys`);
-  }
-  return signers;
 }
 
 export function register(cli: Argv): Argv {

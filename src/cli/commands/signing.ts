@@ -9,6 +9,7 @@ import {
   emit,
   formatSigning,
   nowFrom,
+  onlineSigners,
   openRepository,
   repoDir,
   signersFrom,
@@ -65,7 +66,7 @@ export function register(cli: Argv): Argv {
         const args = argv as unknown as EditArgs & { force: boolean };
         const repo = openRepository(args);
         if (args.commit) assertCommittable(repo.dir);
-        const result = await doSnapshot(repo, signersFrom(args), { force: args.force });
+        const result = await doSnapshot(repo, await onlineSigners(repo, args.key), { force: args.force });
         const written = repo.save();
         let commit: string | undefined;
         if (args.commit && written.length > 0) commit = await commitStaged(repo.dir, commitMessage(repo.changeLog()));
@@ -80,7 +81,7 @@ export function register(cli: Argv): Argv {
         const args = argv as unknown as EditArgs & { force: boolean };
         const repo = openRepository(args);
         if (args.commit) assertCommittable(repo.dir);
-        const result = await doTimestamp(repo, signersFrom(args), { force: args.force });
+        const result = await doTimestamp(repo, await onlineSigners(repo, args.key), { force: args.force });
         const written = repo.save();
         let commit: string | undefined;
         if (args.commit && written.length > 0) commit = await commitStaged(repo.dir, commitMessage(repo.changeLog()));
