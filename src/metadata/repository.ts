@@ -666,7 +666,7 @@ export class Repository {
       throw new KeyError(
         'KEY_NOT_TRUSTED',
         signers.length === 0
-          ? `no signing key given for ${role} (use --key FILE or TUFCTL_KEY_<NAME>${role === 'snapshot' || role === 'timestamp' ? ', TUFCTL_ONLINE_KEY or the key\'s x-tuf-on-ci-online-uri' : ''}); it trusts ${wanted}`
+          ? `no signing key given for ${role} (use --key FILE or TUFCTL_KEY_<NAME>${role === 'snapshot' || role === 'timestamp' ? ", TUFCTL_ONLINE_KEY or the key's x-tuf-on-ci-online-uri" : ''}); it trusts ${wanted}`
           : `none of the given keys is trusted for ${role} (it trusts ${wanted})`,
       );
     }
