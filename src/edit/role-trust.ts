@@ -142,6 +142,11 @@ export function removeKey(repo: Repository, role: string, keyIdOrPrefix: string)
     entry.keyids = remaining;
     if (!keyInUse(signed, keyId, where.holder === 'root')) delete where.keys(signed)[keyId];
   });
+  // A role whose threshold was met only with this key's signature gets a new version to be signed again:
+  // re-signing the same version would give clients two different files under one version.
+  if (repo.has(role) && repo.envelope(role).signatures.some((s) => s.keyid === keyId && s.sig !== '') && !repo.signatureStatus(role).ok) {
+    repo.renew(role, `${role}: new version to be signed without removed key ${keyId.slice(0, 12)}`);
+  }
   return keyId;
 }
 

@@ -214,3 +214,32 @@ test('sign catches hand edits: a lowered version is refused, changed content at 
     fx.cleanup();
   }
 });
+
+test('removing a key whose signature the role needed gives the role a new version to sign (never two files under one version)', () => {
+  const fx = newRepository(['--no-policies']);
+  try {
+    const cwd = fx.repo;
+    for (const name of ['bob', 'carol']) ok(['key', 'generate', '--out', join(fx.keys, `${name}.pem`)]);
+    ok(['key', 'add', 'targets', join(fx.keys, 'bob.pub.pem'), '--owner', '@bob'], { cwd });
+    ok(['key', 'add', 'targets', join(fx.keys, 'carol.pub.pem'), '--owner', '@carol'], { cwd });
+    ok(['threshold', 'targets', '2'], { cwd });
+    ok(['sign', 'root', 'targets', '--key', fx.key('root'), '--key', fx.key('targets'), '--key', join(fx.keys, 'bob.pem')], { cwd });
+    ok(['snapshot', '--key', fx.key('online')], { cwd });
+    ok(['timestamp', '--key', fx.key('online'), '--commit'], { cwd });
+    ok(['verify'], { cwd });
+    const version = readJson(join(cwd, 'metadata', 'targets.json')).signed.version as number;
+    const bobId = readJson(join(cwd, 'metadata', 'root.json')).signed.roles.targets.keyids.find(
+      (id: string) => readJson(join(cwd, 'metadata', 'root.json')).signed.keys[id]['x-tuf-on-ci-keyowner'] === '@bob',
+    );
+    ok(['key', 'remove', 'targets', bobId], { cwd });
+    const targets = readJson(join(cwd, 'metadata', 'targets.json'));
+    assert.equal(targets.signed.version, version + 1, 'targets gets a new version');
+    assert.deepEqual(targets.signatures, [], 'to be signed again by the keys still trusted');
+    ok(['sign', '--key', fx.key('root'), '--key', fx.key('targets'), '--key', join(fx.keys, 'carol.pem')], { cwd });
+    ok(['snapshot', '--key', fx.key('online')], { cwd });
+    ok(['timestamp', '--key', fx.key('online')], { cwd });
+    ok(['verify'], { cwd });
+  } finally {
+    fx.cleanup();
+  }
+});
