@@ -110,6 +110,13 @@ export class TrustDataError extends TufctlError {}
 /** An OIDC issuer, its discovery document or its JWKS is unusable or unsafe. */
 export class JwksError extends TufctlError {}
 
+/** The directory a new repository is laid out in is not usable (not empty, inside another repository, ...). */
+export class DirectoryError extends TufctlError {
+  constructor(message: string) {
+    super('DIRECTORY_NOT_EMPTY', message);
+  }
+}
+
 /** git is missing, the repository is dirty, or a git command failed. */
 export class GitError extends TufctlError {}
 

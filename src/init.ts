@@ -25,8 +25,7 @@ import {
 import { basename, dirname, join, relative, resolve, isAbsolute } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { KeyError, UsageError } from './errors.js';
-import { DirectoryError } from './init-errors.js';
+import { DirectoryError, KeyError, UsageError } from './errors.js';
 import { commitStaged, initRepository, stagePaths } from './git/git-repo.js';
 import { generateKeyPair, readPublicKeyFile, writeKeyPair, type GeneratedKey } from './keys/key-files.js';
 import { createPrivateKey } from 'node:crypto';

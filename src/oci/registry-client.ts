@@ -10,7 +10,7 @@
  * verified. Every failure is a TufctlError; no message ever carries a
  * password, token or Authorization header.
  */
-import { createHash } from 'node:crypto';
+import { digestOf } from './digest.js';
 import { readFileSync } from 'node:fs';
 import { TufctlError } from '../errors.js';
 import { defaultCredentials, type CredentialSource, type RegistryCredentials } from './credentials.js';
@@ -148,10 +148,6 @@ function checkReference(reference: string): void {
 }
 
 /** `algorithm:hex` of the bytes, with the algorithm of `like` (default sha256). */
-export function digestOf(bytes: Buffer, like = 'sha256:'): string {
-  const algorithm = like.startsWith('sha512:') ? 'sha512' : 'sha256';
-  return `${algorithm}:${createHash(algorithm).update(bytes).digest('hex')}`;
-}
 
 // ---------------------------------------------------------------------------
 // WWW-Authenticate

@@ -3,7 +3,7 @@
  * types, the empty config, `tuf.io/filename` annotations, and deterministic
  * manifest and index bytes. Same input, byte-identical output.
  */
-import { createHash } from 'node:crypto';
+import { digestOf } from './digest.js';
 import type { Descriptor } from './store.js';
 
 export const METADATA_LAYER_MEDIA_TYPE = 'application/vnd.tuf.metadata+json';
@@ -20,9 +20,7 @@ export const EMPTY_CONFIG: Descriptor = {
   size: 2,
 };
 
-export function digestOf(bytes: Uint8Array): string {
-  return `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
-}
+export { digestOf } from './digest.js';
 
 /** A blob to place in a layer, with the file name clients look it up by. */
 export interface LayerFile {
