@@ -9,7 +9,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { git, newRepository, ok, PROJECT_DIR, tempDir, tufctl, tufctlAsync, type Fixture } from '../helpers/harness.js';
+import { git, newRepository, ok, PROJECT_DIR, tempDir, tufctlAsync, type Fixture } from '../helpers/harness.js';
 import { startRegistry, type TestRegistry } from '../helpers/registry.js';
 import { ACTION_FILE, loadYaml, runWorkflow, type StepRecord, type WorkflowContext, type WorkflowRun } from '../helpers/workflow-runner.js';
 
@@ -267,46 +267,35 @@ test('publish, refresh, smoke and jwks-sync run against a real repository, remot
   }
 });
 
-// TODO(lead): `tufctl validate` is being written in parallel. Until the build has it, this test is skipped;
-// once `tufctl validate --help` describes the command, it runs validate.yml on a pull request.
-const hasValidate = (() => {
-  const r = tufctl(['validate', '--help']);
-  return r.code === 0 && /tufctl validate/.test(r.stdout);
-})();
-
-test(
-  'validate.yml runs tufctl validate on a pull request and reports with the marker',
-  { skip: !hasValidate && 'tufctl validate is not in the build yet' },
-  async () => {
-    const s = newSetup();
-    try {
-      git(s.fx.repo, 'checkout', '-q', '-b', 'change');
-      ok(['threshold', 'targets', '1', '--commit'], { cwd: s.fx.repo });
-      ok(['expiry', 'targets', '--period', '200', '--sign', '--key', s.fx.key('targets'), '--commit'], { cwd: s.fx.repo });
-      git(s.fx.repo, 'push', '-q', 'origin', 'change');
-      const ws = checkout(s, 'change');
-      const result = await run(s, 'validate.yml', ws, {
-        github: github('pull_request', ws, {
-          ref: 'refs/pull/1/merge',
-          ref_name: '1/merge',
-          base_ref: 'main',
-          head_ref: 'change',
-          event: { pull_request: { number: 1 } },
-        }),
-        vars: {},
-        secrets: {},
-      });
-      const validate = step(result, 'Validate the pull request');
-      assert.equal(validate.outcome, 'success', explain(result));
-      assert.ok(['0', '1', '2'].includes(validate.outputs['exit-code']!), explain(result));
-      assert.match(result.summary, /^<!-- tufctl-validate -->/);
-      assert.equal(step(result, 'Comment on the pull request').kind, 'uses-skipped');
-      assert.equal(result.ok, validate.outputs['exit-code'] !== '1');
-    } finally {
-      s.cleanup();
-    }
-  },
-);
+test('validate.yml runs tufctl validate on a pull request and reports with the marker', async () => {
+  const s = newSetup();
+  try {
+    git(s.fx.repo, 'checkout', '-q', '-b', 'change');
+    ok(['threshold', 'targets', '1', '--commit'], { cwd: s.fx.repo });
+    ok(['expiry', 'targets', '--period', '200', '--sign', '--key', s.fx.key('targets'), '--commit'], { cwd: s.fx.repo });
+    git(s.fx.repo, 'push', '-q', 'origin', 'change');
+    const ws = checkout(s, 'change');
+    const result = await run(s, 'validate.yml', ws, {
+      github: github('pull_request', ws, {
+        ref: 'refs/pull/1/merge',
+        ref_name: '1/merge',
+        base_ref: 'main',
+        head_ref: 'change',
+        event: { pull_request: { number: 1 } },
+      }),
+      vars: {},
+      secrets: {},
+    });
+    const validate = step(result, 'Validate the pull request');
+    assert.equal(validate.outcome, 'success', explain(result));
+    assert.ok(['0', '1', '2'].includes(validate.outputs['exit-code']!), explain(result));
+    assert.match(result.summary, /^<!-- tufctl-validate -->/);
+    assert.equal(step(result, 'Comment on the pull request').kind, 'uses-skipped');
+    assert.equal(result.ok, validate.outputs['exit-code'] !== '1');
+  } finally {
+    s.cleanup();
+  }
+});
 
 test('the composite action runs tufctl with args and reports exit-code and report', async () => {
   const dir = tempDir();
