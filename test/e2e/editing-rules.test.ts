@@ -8,9 +8,33 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { git, newRepository, ok, readJson, tufctl } from '../helpers/harness.js';
+import { git, newRepository, ok, readJson, tufctl, type Fixture } from '../helpers/harness.js';
 
 const HEX = 'b'.repeat(64);
+/** Target `a` added, signed (targets, snapshot, timestamp) and committed. */
+function addSignedEntry(fx: Fixture): void {
+  ok(
+    [
+      'target',
+      'add-entry',
+      'a',
+      '--length',
+      '1',
+      '--sha256',
+      HEX,
+      '--sign',
+      '--key',
+      fx.key('targets'),
+      '--key',
+      fx.key('online'),
+      '--commit',
+    ],
+    {
+      cwd: fx.repo,
+    },
+  );
+}
+
 const version = (repo: string, role: string): number => readJson(join(repo, 'metadata', `${role}.json`)).signed.version;
 
 test('several edits before a commit bump a role once; the next commit bumps again', () => {
@@ -100,24 +124,7 @@ test('snapshot refuses a targets role rolled back below what it lists', () => {
   const fx = newRepository();
   try {
     const cwd = fx.repo;
-    ok(
-      [
-        'target',
-        'add-entry',
-        'a',
-        '--length',
-        '1',
-        '--sha256',
-        HEX,
-        '--sign',
-        '--key',
-        fx.key('targets'),
-        '--key',
-        fx.key('online'),
-        '--commit',
-      ],
-      { cwd },
-    );
+    addSignedEntry(fx);
     const path = join(cwd, 'metadata', 'targets.json');
     const doc = readJson(path);
     doc.signed.version = 1;
@@ -176,24 +183,7 @@ test('sign catches hand edits: a lowered version is refused, changed content at 
   const fx = newRepository();
   try {
     const cwd = fx.repo;
-    ok(
-      [
-        'target',
-        'add-entry',
-        'a',
-        '--length',
-        '1',
-        '--sha256',
-        HEX,
-        '--sign',
-        '--key',
-        fx.key('targets'),
-        '--key',
-        fx.key('online'),
-        '--commit',
-      ],
-      { cwd },
-    );
+    addSignedEntry(fx);
     const path = join(cwd, 'metadata', 'targets.json');
     const doc = readJson(path);
     doc.signed.targets.a.length = 2;
