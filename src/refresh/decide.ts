@@ -68,9 +68,8 @@ export interface RefreshPlan {
 
 const iso = formatExpiry;
 
-function common(role: 'snapshot' | 'timestamp', state: OnlineRoleState, now: Date): { reasons: string[]; floor: number } {
+function reasonsToSign(role: 'snapshot' | 'timestamp', state: OnlineRoleState, now: Date): string[] {
   const reasons: string[] = [];
-  const floor = Math.max(state.version, state.publishedVersion ?? 0);
   if (!state.validlySigned) reasons.push(`${role} v${state.version} in the checkout is not validly signed`);
   const due = signingState(state.expires, state.periods, now);
   if (due === 'expired') reasons.push(`${role} expired at ${iso(state.expires)}`);
@@ -80,30 +79,25 @@ function common(role: 'snapshot' | 'timestamp', state: OnlineRoleState, now: Dat
   if (state.publishedVersion !== undefined && state.publishedVersion > state.version) {
     reasons.push(`the registry holds ${role} v${state.publishedVersion}, newer than the checkout's v${state.version}`);
   }
-  return { reasons, floor };
+  return reasons;
+}
+
+/** Sign at floor + 1 (the higher of the checkout's and the registry's version) when anything calls for it. */
+function decision(state: OnlineRoleState, reasons: string[]): OnlineDecision {
+  const floor = Math.max(state.version, state.publishedVersion ?? 0);
+  const sign = reasons.length > 0;
+  return { sign, reasons: sign ? reasons : ['up to date'], version: sign ? floor + 1 : state.version, floor };
 }
 
 export function decideRefresh(inputs: RefreshInputs): RefreshPlan {
   const { now } = inputs;
-  const snap = common('snapshot', inputs.snapshot, now);
-  if (inputs.changedTargetsRoles.length > 0) snap.reasons.unshift(`targets roles changed: ${inputs.changedTargetsRoles.join(', ')}`);
-  const snapshotSigns = snap.reasons.length > 0;
-  const snapshot: OnlineDecision = {
-    sign: snapshotSigns,
-    reasons: snapshotSigns ? snap.reasons : ['up to date'],
-    version: snapshotSigns ? snap.floor + 1 : inputs.snapshot.version,
-    floor: snap.floor,
-  };
-  const ts = common('timestamp', inputs.timestamp, now);
-  if (snapshotSigns) ts.reasons.unshift(`snapshot v${snapshot.version} is new`);
-  if (inputs.force) ts.reasons.push('forced');
-  const timestampSigns = ts.reasons.length > 0;
-  const timestamp: OnlineDecision = {
-    sign: timestampSigns,
-    reasons: timestampSigns ? ts.reasons : ['up to date'],
-    version: timestampSigns ? ts.floor + 1 : inputs.timestamp.version,
-    floor: ts.floor,
-  };
+  const snapshotReasons = reasonsToSign('snapshot', inputs.snapshot, now);
+  if (inputs.changedTargetsRoles.length > 0) snapshotReasons.unshift(`targets roles changed: ${inputs.changedTargetsRoles.join(', ')}`);
+  const snapshot = decision(inputs.snapshot, snapshotReasons);
+  const timestampReasons = reasonsToSign('timestamp', inputs.timestamp, now);
+  if (snapshot.sign) timestampReasons.unshift(`snapshot v${snapshot.version} is new`);
+  if (inputs.force) timestampReasons.push('forced');
+  const timestamp = decision(inputs.timestamp, timestampReasons);
   const offline = offlineNotices(inputs.offline, now);
   return { snapshot, timestamp, offline };
 }
