@@ -39,7 +39,7 @@ export interface RefreshOptions {
   metadataRepository?: string;
   targetsRepository?: string;
   /** The online signer(s), asked for only when something is to be signed. */
-  signers: () => Promise<Signer[]>;
+  signers: (repo: Repository) => Promise<Signer[]>;
   dryRun?: boolean;
   /** Re-sign the timestamp even when it is not due. */
   force?: boolean;
@@ -204,7 +204,7 @@ export async function refresh(options: RefreshOptions): Promise<RefreshReport> {
     for (const [role, bytes] of previous) if (bytes) writeFileAtomic(repo.metadataPath(role), bytes);
   };
   if (plan.snapshot.sign || plan.timestamp.sign) {
-    const signers = await options.signers();
+    const signers = await options.signers(repo);
     if (plan.snapshot.sign) {
       report.signed.push(await doSnapshot(repo, signers, { force: true, versionAtLeast: plan.snapshot.version }));
     }

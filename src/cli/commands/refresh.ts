@@ -56,7 +56,7 @@ export function register(cli: Argv): Argv {
           ...(target ? { target } : {}),
           metadataRepository: config.metadataRepository,
           targetsRepository: config.targetsRepository,
-          signers: () => onlineSigners(openRepository(args), args.key),
+          signers: (repo) => onlineSigners(repo, args.key),
           dryRun: args['dry-run'],
           force: args.force,
           commit: args.commit,
