@@ -21,6 +21,8 @@ import { CLI, git, newRepository, ok, okAsync, readJson, tempDir, tufctl, tufctl
 import { startRegistry } from '../helpers/registry.js';
 import { startFaultProxy } from '../helpers/fault-proxy.js';
 import { startKms } from '../helpers/kms-server.js';
+import { openOciTarget } from '../../src/oci/destination.js';
+import { digestOf } from '../../src/oci/digest.js';
 
 const HOUR = 3600_000;
 const T0 = new Date('2027-01-01T00:00:00Z');
@@ -357,6 +359,70 @@ test('snapshot and timestamp take the online key as refresh does: TUFCTL_ONLINE_
     assert.match(wrong.stderr, /KEY_NOT_TRUSTED.*TUFCTL_ONLINE_KEY/);
     const signed = ok(['timestamp', '--force', '--json'], { cwd, env: { TUFCTL_ONLINE_KEY: readOnlineKey(fx) } });
     assert.equal(signed.json.version, 2);
+  } finally {
+    fx.cleanup();
+  }
+});
+
+test('refresh refuses, changing nothing: a checkout behind the registry in targets, a forged registry timestamp, a bad destination', async () => {
+  const fx = newRepository(['--no-policies']);
+  try {
+    const cwd = fx.repo;
+    const layout = join(fx.root, 'layout');
+    const to = `oci-layout:${layout}`;
+    const env = { TUFCTL_ONLINE_KEY: readOnlineKey(fx) };
+    const initial = git(cwd, 'rev-parse', 'HEAD').trim();
+    ok(
+      [
+        'target',
+        'add-entry',
+        'a',
+        '--length',
+        '1',
+        '--sha256',
+        'c'.repeat(64),
+        '--sign',
+        '--key',
+        fx.key('targets'),
+        '--key',
+        fx.key('online'),
+        '--commit',
+      ],
+      { cwd },
+    );
+    ok(['publish', '--to', to], { cwd });
+
+    // Targets v2 is published; a checkout with v1 cannot catch up without offline keys.
+    git(cwd, 'reset', '-q', '--hard', initial);
+    const behind = tufctl(['refresh', '--publish', to, '--force', '--commit'], { cwd, env });
+    assert.equal(behind.code, 1);
+    assert.match(behind.stderr, /VERSION_ROLLBACK.*checkout is older than the registry: targets v2 is published/);
+    assert.equal(git(cwd, 'status', '--porcelain').trim(), '');
+    assert.equal(git(cwd, 'rev-parse', 'HEAD').trim(), initial);
+
+    // A timestamp in the registry that the online key did not sign never becomes the floor.
+    git(cwd, 'reset', '-q', '--hard', 'HEAD@{1}');
+    const meta = openOciTarget(to, { baseDir: cwd }).repository('tuf-metadata');
+    const latest = (await meta.getManifest('latest'))!;
+    const manifest = JSON.parse(latest.bytes.toString('utf8'));
+    const ours = readJson(join(cwd, 'metadata', 'timestamp.json'));
+    const forged = Buffer.from(JSON.stringify({ signed: { ...ours.signed, version: 2 ** 40 }, signatures: ours.signatures }));
+    await meta.putBlob(digestOf(forged), forged);
+    for (const layer of manifest.layers)
+      if (layer.annotations['tuf.io/filename'] === 'timestamp.json')
+        Object.assign(layer, { digest: digestOf(forged), size: forged.length });
+    await meta.putManifest('latest', Buffer.from(JSON.stringify(manifest)), latest.mediaType);
+    const head = git(cwd, 'rev-parse', 'HEAD').trim();
+    const forgedRun = tufctl(['refresh', '--publish', to, '--force', '--commit'], { cwd, env });
+    assert.equal(forgedRun.code, 1);
+    assert.match(forgedRun.stderr, /VERIFICATION_FAILED.*timestamp v1099511627776 that the online key root trusts did not sign/);
+    assert.equal(git(cwd, 'status', '--porcelain').trim(), '');
+    assert.equal(git(cwd, 'rev-parse', 'HEAD').trim(), head);
+
+    const badDest = tufctl(['refresh', '--publish', 'ftp://example.invalid/x'], { cwd, env });
+    assert.equal(badDest.code, 2);
+    assert.match(badDest.stderr, /error \[USAGE\]/);
+    assert.equal(git(cwd, 'status', '--porcelain').trim(), '');
   } finally {
     fx.cleanup();
   }

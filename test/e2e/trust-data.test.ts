@@ -159,6 +159,13 @@ test('a trust edit that cannot be signed puts every file back', () => {
     const bad = tufctl(['revoke', 'signature', 'sha256:1234', '--reason', 'x'], { cwd });
     assert.equal(bad.code, 1);
     assert.match(bad.stderr, /REVOCATION_INVALID/);
+    const noChannel = tufctl(['policy', 'promote', 'testing'], { cwd });
+    assert.equal(noChannel.code, 1);
+    assert.match(noChannel.stderr, /TRUST_INVALID.*no testing channel to promote/);
+    const noReason = tufctl(['revoke', 'signature', DIGEST_A], { cwd });
+    assert.equal(noReason.code, 2);
+    assert.match(noReason.stderr, /error \[USAGE\].*reason/);
+    assert.equal(git(cwd, 'status', '--porcelain').trim(), '');
   } finally {
     fx.cleanup();
   }
