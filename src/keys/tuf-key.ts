@@ -203,8 +203,3 @@ export function describeKey(keyId: string, key?: JSONObject): string {
   const kind = typeof key?.scheme === 'string' ? `${key.scheme} ` : '';
   return `${kind}${keyId.slice(0, 8)}${typeof owner === 'string' ? ` (${owner})` : ''}`;
 }
-
-/** Whether tuf-js (and other clients that hash every ECDSA signature with SHA-256) can verify this key's signatures. */
-export function isVerifiableByTufJs(key: TufKeyJSON): boolean {
-  return key.scheme !== 'ecdsa-sha2-nistp384';
-}

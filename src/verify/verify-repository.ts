@@ -17,7 +17,7 @@ import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join, relative, sep } from 'node:path';
 import { Targets } from '@tufjs/models';
 import { TufctlError } from '../errors.js';
-import { keyIdOf, isVerifiableByTufJs, verifyWithKey } from '../keys/tuf-key.js';
+import { keyIdOf, verifyWithKey } from '../keys/tuf-key.js';
 import { canonicalBytes, isJSONObject, type JSONObject } from '../metadata/json.js';
 import { parseExpiry } from '../metadata/expiry.js';
 import { parseEnvelope, trustFromEntry, type Envelope, type RoleTrust } from '../metadata/repository.js';
@@ -168,7 +168,6 @@ export async function verifyRepository(dir: string, options: VerifyOptions = {})
   const c = new Collector();
   const roles: RoleSummary[] = [];
   const view: RepositoryView = { rootHistory: new Map(), roles: new Map(), targets: [] };
-  const tufJsBlockers: string[] = [];
 
   // ---- root chain
   const rootFile = readRoleFile(dir, 'root', c);
@@ -223,8 +222,6 @@ export async function verifyRepository(dir: string, options: VerifyOptions = {})
           );
         }
       }
-      for (const [id, key] of Object.entries(own.keys))
-        if (!isVerifiableByTufJs(key) && own.keyIds.includes(id)) tufJsBlockers.push(`root key ${id.slice(0, 12)}`);
       view.rootHistory.set(v, entry.bytes);
       previous = entry.envelope;
     }
@@ -261,8 +258,6 @@ export async function verifyRepository(dir: string, options: VerifyOptions = {})
     const { valid } = countValid(envelope, trust);
     if (valid < trust.threshold)
       c.add('THRESHOLD_UNMET', `${role} v${envelope.signed.version as number} is signed by ${valid}/${trust.threshold} trusted keys`, role);
-    const verifiable = trust.keyIds.filter((id) => trust.keys[id] && isVerifiableByTufJs(trust.keys[id]));
-    if (verifiable.length < trust.threshold) tufJsBlockers.push(`${role} keys`);
     return `${valid}/${trust.threshold}`;
   };
 
@@ -433,13 +428,7 @@ export async function verifyRepository(dir: string, options: VerifyOptions = {})
   const mode = options.client ?? 'auto';
   if (mode === 'never') client = { ran: false, reason: 'disabled' };
   else if (c.problems.length > 0) client = { ran: false, reason: 'skipped: fix the problems above first' };
-  else if (tufJsBlockers.length > 0) {
-    client = {
-      ran: false,
-      reason: `skipped: tuf-js cannot verify ecdsa-sha2-nistp384 signatures (${[...new Set(tufJsBlockers)].join(', ')})`,
-    };
-    c.warnings.push(`tuf-js clients cannot verify this repository: ${(client.reason ?? '').replace('skipped: ', '')}`);
-  } else if (mode === 'auto' && largest.targets > MAX_CLIENT_ROLE_TARGETS) {
+  else if (mode === 'auto' && largest.targets > MAX_CLIENT_ROLE_TARGETS) {
     client = {
       ran: false,
       reason: `skipped: ${largest.role} holds ${largest.targets} targets, too many for tuf-js to parse in reasonable time (--client always runs it)`,

@@ -76,7 +76,7 @@ export function register(cli: Argv): Argv {
               `  public key:  ${paths.publicPath}`,
             ];
             if (args.type === 'ecdsa-p384')
-              lines.push('  note: tuf-js clients cannot verify ecdsa-sha2-nistp384 signatures; see docs/keys.md');
+              lines.push('  note: clients built on tuf-js before 6.0 cannot verify ecdsa-sha2-nistp384 signatures; see docs/keys.md');
             emit(args, lines, { ok: true, keyId: pair.keyId, scheme: pair.key.scheme, ...paths });
           },
         )
