@@ -60,6 +60,10 @@ test('workflows and action: parse, least privilege, every uses: pinned to a comm
       if (/secrets\./.test(JSON.stringify(job))) assert.notEqual(file, 'validate.yml', 'validate.yml must not use secrets');
     }
     for (const uses of allUses(doc)) assert.match(uses, PINNED, `${file}: ${uses} is not pinned to a full commit SHA`);
+    for (const job of Object.values<any>(doc.jobs))
+      for (const step of job.steps ?? [])
+        if (/^tufctl\/tufctl@/.test(step.uses ?? ''))
+          assert.equal(String(step.with?.['node-version']), '24', `${file}: tufctl runs on Node 24`);
     for (const line of text.split('\n').filter((l) => /^\s*(-\s*)?uses:/.test(l)))
       assert.match(line, /#\s*v\d/, `${file}: "${line.trim()}" lacks a version comment`);
   }
@@ -75,7 +79,7 @@ test('workflows and action: parse, least privilege, every uses: pinned to a comm
   const action = loadYaml(ACTION_FILE);
   assert.equal(action.runs.using, 'composite');
   assert.deepEqual(Object.keys(action.inputs).sort(), ['args', 'node-version', 'working-directory']);
-  assert.equal(action.inputs['node-version'].default, '20');
+  assert.equal(action.inputs['node-version'].default, '24');
   assert.deepEqual(Object.keys(action.outputs).sort(), ['exit-code', 'report']);
   for (const uses of allUses(action)) assert.match(uses, PINNED);
   assert.match(readFileSync(ACTION_FILE, 'utf8'), /uses: actions\/setup-node@[0-9a-f]{40} # v\d+\.\d+\.\d+/);
