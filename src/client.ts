@@ -5,6 +5,7 @@
  * `tufctl export`), with a persistent local cache so that a rollback or
  * freeze is detected across runs, not just within one.
  */
+import { pinReferenceTime } from './verify/reference-time.js';
 import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
 import { homedir } from 'node:os';
@@ -26,6 +27,8 @@ export interface ClientOptions {
   plainHttp?: boolean;
   metadataRepository?: string;
   targetsRepository?: string;
+  /** Check expiry against this time instead of the clock (drills; see verify/reference-time.ts). */
+  now?: Date;
 }
 
 interface OpenClient {
@@ -104,6 +107,7 @@ export interface FetchResult {
 export async function clientFetch(options: ClientOptions & { target: string; out?: string }): Promise<FetchResult> {
   const client = openClient(options);
   try {
+    if (options.now) pinReferenceTime(client.updater, options.now);
     await client.updater.refresh();
     const info = await client.updater.getTargetInfo(options.target);
     if (!info) throw new TufctlError('TARGET_NOT_FOUND', `no trusted target "${options.target}" in ${options.from}`);
@@ -125,9 +129,10 @@ export interface ClientVerifyResult {
 }
 
 /** Refreshes metadata and checks every top-level role stays valid for `validForDays`. */
-export async function clientVerify(options: ClientOptions & { validForDays?: number; now?: Date }): Promise<ClientVerifyResult> {
+export async function clientVerify(options: ClientOptions & { validForDays?: number }): Promise<ClientVerifyResult> {
   const client = openClient(options);
   try {
+    if (options.now) pinReferenceTime(client.updater, options.now);
     await client.updater.refresh();
   } catch (error) {
     throw clientError(error);

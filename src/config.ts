@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { TufctlError } from './errors.js';
 import { writeFileAtomic } from './fs-atomic.js';
 import { parseIssuer } from './jwks/issuer.js';
+import { KEY_ID_RULES, type KeyIdRule } from './keys/key-ids.js';
 
 export const CONFIG_FILE = 'tufctl.json';
 
@@ -31,6 +32,14 @@ export interface RepositoryConfig {
   versionConstraints: string;
   /** Mirrored OIDC JWKS (`tufctl jwks`). */
   jwks: JwksSettings;
+  /** How new keys get their ids (src/keys/key-ids.ts); unset: the rule the repository's keys follow. */
+  keyIdRule?: KeyIdRule;
+  /**
+   * The root version clients embed: verification starts the root chain there.
+   * Older roots are reported, not failed (early roots of long-lived
+   * repositories predate today's formats). Unset: 1.
+   */
+  trustedRootVersion?: number;
 }
 
 /** Per-issuer settings of a mirrored OIDC issuer. */
@@ -57,7 +66,7 @@ export const DEFAULT_CONFIG: RepositoryConfig = {
   jwks: { retentionDays: 365, issuers: {} },
 };
 
-const KNOWN_KEYS = new Set(['$schema', 'version', ...Object.keys(DEFAULT_CONFIG)]);
+const KNOWN_KEYS = new Set(['$schema', 'version', 'keyIdRule', 'trustedRootVersion', ...Object.keys(DEFAULT_CONFIG)]);
 
 export function loadConfig(repoDir: string): RepositoryConfig {
   const path = join(repoDir, CONFIG_FILE);
@@ -100,7 +109,24 @@ export function loadConfig(repoDir: string): RepositoryConfig {
       config[key] = input[key];
     }
   }
+  if (input.keyIdRule !== undefined) {
+    if (!(KEY_ID_RULES as readonly unknown[]).includes(input.keyIdRule)) {
+      throw new TufctlError('CONFIG_INVALID', `${CONFIG_FILE}: keyIdRule must be one of ${KEY_ID_RULES.join(', ')}`);
+    }
+    config.keyIdRule = input.keyIdRule as KeyIdRule;
+  }
+  if (input.trustedRootVersion !== undefined) {
+    if (!isRootVersion(input.trustedRootVersion)) {
+      throw new TufctlError('CONFIG_INVALID', `${CONFIG_FILE}: trustedRootVersion must be a whole number, 1 or more`);
+    }
+    config.trustedRootVersion = input.trustedRootVersion;
+  }
   return config;
+}
+
+/** A root version number as clients accept it: a safe integer >= 1. */
+export function isRootVersion(value: unknown): value is number {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 1;
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {

@@ -41,6 +41,7 @@ export type ErrorCode =
   | 'REGISTRY_ERROR'
   | 'PUBLISH_REFUSED'
   | 'PUBLISH_CONFLICT'
+  | 'LAYOUT_UNSUPPORTED'
   | 'DIGEST_MISMATCH'
   | 'TRUST_INVALID'
   | 'TRUST_STALE'
@@ -92,6 +93,13 @@ export class DelegationError extends TufctlError {}
 
 /** An edit would break a TUF rule (rollback, unmet threshold, ...). */
 export class RuleError extends TufctlError {}
+
+/** The registry layout cannot carry a role or target of the repository; `details` names each and the rule. */
+export class LayoutError extends TufctlError {
+  constructor(message: string, details: string[]) {
+    super('LAYOUT_UNSUPPORTED', message, details);
+  }
+}
 
 /** The repository does not verify; `details` lists every problem found. */
 export class VerificationError extends TufctlError {

@@ -26,11 +26,13 @@ export interface RoleStatus {
 
 export interface RepositoryStatus {
   now: string;
+  /** The root version clients embed: the root chain is checked from there. */
+  trustedRootVersion: number;
   roles: RoleStatus[];
   ok: boolean;
 }
 
-function statusOf(repo: Repository, role: string): RoleStatus {
+function statusOf(repo: Repository, role: string, trustedRootVersion = 1): RoleStatus {
   const signed = repo.signed(role);
   const expires = parseExpiry(signed.expires) ?? new Date(0);
   const periods = repo.periods(role);
@@ -47,7 +49,8 @@ function statusOf(repo: Repository, role: string): RoleStatus {
     threshold: sig.threshold,
     missing: sig.ok ? [] : ownersOf(sig),
   };
-  if (role === 'root') {
+  // The root clients embed is not checked against its predecessor.
+  if (role === 'root' && status.version > trustedRootVersion) {
     const previousTrust = repo.previousRootTrust();
     if (previousTrust) {
       const prev = repo.signatureStatus('root', previousTrust);
@@ -62,8 +65,9 @@ function statusOf(repo: Repository, role: string): RoleStatus {
   return status;
 }
 
-export function repositoryStatus(repo: Repository): RepositoryStatus {
-  const roles: RoleStatus[] = ['root', 'timestamp', 'snapshot'].map((r) => statusOf(repo, r));
+export function repositoryStatus(repo: Repository, options: { trustedRootVersion?: number } = {}): RepositoryStatus {
+  const trustedRootVersion = options.trustedRootVersion ?? repo.config.trustedRootVersion ?? 1;
+  const roles: RoleStatus[] = ['root', 'timestamp', 'snapshot'].map((r) => statusOf(repo, r, trustedRootVersion));
   const index = new RoleIndex(repo);
   const walk = index.walk();
   index.persist();
@@ -100,5 +104,5 @@ export function repositoryStatus(repo: Repository): RepositoryStatus {
     (r) =>
       r.valid >= r.threshold && r.state !== 'expired' && (!r.previous || r.previous.valid >= r.previous.threshold) && !r.bins?.unsigned,
   );
-  return { now: repo.now.toISOString(), roles, ok };
+  return { now: repo.now.toISOString(), trustedRootVersion, roles, ok };
 }

@@ -5,6 +5,7 @@
  */
 import { resolve } from 'node:path';
 import { GitError, KeyError, UsageError } from '../errors.js';
+import { isRootVersion } from '../config.js';
 import { changedPaths, commitStaged } from '../git/git-repo.js';
 import { collectSigners, type Signer } from '../keys/signer.js';
 import type { TufKeyJSON } from '../keys/tuf-key.js';
@@ -13,12 +14,13 @@ import { Repository } from '../metadata/repository.js';
 import { doSnapshot, doTimestamp, type OnlineRoleResult } from '../metadata/snapshot-timestamp.js';
 import { signRoles, type RoleSigningResult } from '../edit/signing.js';
 import type { TrustApplyResult, TrustFileEdit } from '../edit/trust-data.js';
-import { formatProblem } from '../trust/problems.js';
+import { formatProblemLine } from '../trust/problems.js';
 
 export interface GlobalArgs {
   repo: string;
   json: boolean;
   now?: string;
+  'trusted-root-version'?: number;
 }
 
 export interface EditArgs extends GlobalArgs {
@@ -33,6 +35,14 @@ export function nowFrom(args: GlobalArgs): Date {
   if (Number.isNaN(date.getTime()))
     throw new UsageError(`--now "${args.now}" is not a valid time (use ISO 8601, e.g. 2030-01-01T00:00:00Z)`);
   return date;
+}
+
+/** --trusted-root-version N, checked; undefined leaves tufctl.json's trustedRootVersion (or 1) in force. */
+export function trustedRootFrom(args: GlobalArgs): { trustedRootVersion?: number } {
+  const value = args['trusted-root-version'];
+  if (value === undefined) return {};
+  if (!isRootVersion(value)) throw new UsageError(`--trusted-root-version must be a whole number, 1 or more (got ${String(value)})`);
+  return { trustedRootVersion: value };
 }
 
 export function repoDir(args: GlobalArgs): string {
@@ -181,7 +191,7 @@ export function describeTrust(result: TrustApplyResult): string[] {
   for (const target of result.regenerated) lines.push(`regenerated ${target}`);
   for (const t of result.recorded) lines.push(`${t.role}: target ${t.path} (sha256 ${t.hashes.sha256?.slice(0, 12) ?? '?'}…)`);
   for (const target of result.removed) lines.push(`removed ${target}`);
-  for (const warning of result.warnings) lines.push(formatProblem(warning));
+  for (const warning of result.warnings) lines.push(formatProblemLine(warning));
   return lines;
 }
 

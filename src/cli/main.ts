@@ -68,6 +68,11 @@ export async function main(argv: string[]): Promise<number> {
       describe: 'After editing, sign the changed roles with the given keys (and refresh snapshot/timestamp if the online key is given)',
       global: true,
     })
+    .option('trusted-root-version', {
+      type: 'number',
+      describe: 'Root version clients embed: verification starts the root chain there (default: trustedRootVersion in tufctl.json, else 1)',
+      global: true,
+    })
     .option('now', { type: 'string', describe: 'Act as if it were this time (ISO 8601; drills and tests)', global: true, hidden: true })
     .version(VERSION)
     .help()

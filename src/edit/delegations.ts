@@ -12,9 +12,10 @@ import { DEFAULT_PERIODS, EXPIRY_FIELD, SIGNING_FIELD, expiryFrom, type Periods 
 import type { Repository } from '../metadata/repository.js';
 import { assertDelegatedRoleName } from '../metadata/role-names.js';
 import { binNames } from '../metadata/role-index.js';
+import { keyIdByRule } from '../keys/key-ids.js';
+import { existingIdOf, keyRecord, repositoryKeyIdRule } from './role-trust.js';
 
 export interface DelegationKey {
-  keyId: string;
   key: TufKeyJSON;
   owner?: string;
 }
@@ -77,11 +78,20 @@ export function addDelegation(repo: Repository, role: string, options: AddDelega
   }
   const periods = options.periods ?? DEFAULT_PERIODS.delegated;
   const existing = repo.signed(from).delegations;
+  // Keys the delegating role already lists keep their ids; new ones get ids by the repository's rule.
+  const listed = (isJSONObject(existing) && isJSONObject(existing.keys) ? existing.keys : {}) as JSONObject;
+  const rule = repositoryKeyIdRule(repo);
   const keyTable: JSONObject = {};
+  const keyIds: string[] = [];
   for (const k of options.keys) {
-    keyTable[k.keyId] = k.owner ? { ...k.key, 'x-tuf-on-ci-keyowner': k.owner.startsWith('@') ? k.owner : `@${k.owner}` } : { ...k.key };
+    const record = keyRecord(k.key, k.owner ? { owner: k.owner } : {});
+    const keyId = existingIdOf(listed, k.key) ?? existingIdOf(keyTable, k.key) ?? keyIdByRule(record, rule);
+    if (!listed[keyId] && !keyTable[keyId]) keyTable[keyId] = record;
+    if (!keyIds.includes(keyId)) keyIds.push(keyId);
   }
-  const keyIds = [...new Set(options.keys.map((k) => k.keyId))];
+  if (threshold > keyIds.length) {
+    throw new UsageError(`threshold ${threshold} is more than the ${keyIds.length} distinct key(s) given`, 'THRESHOLD_INVALID');
+  }
 
   if (byPaths) {
     assertDelegatedRoleName(role);

@@ -24,6 +24,8 @@ import type { Repository } from '../metadata/repository.js';
 import { doSnapshot, doTimestamp, type OnlineRoleResult } from '../metadata/snapshot-timestamp.js';
 import { resignNeed, type ResignNeed } from './key-revocation.js';
 import { signingResult, type RoleSigningResult } from './signing.js';
+import { existingIdOf, keyRecord, repositoryKeyIdRule } from './role-trust.js';
+import { keyIdByRule } from '../keys/key-ids.js';
 
 const ONLINE = ['snapshot', 'timestamp'] as const;
 
@@ -58,13 +60,12 @@ function keyIdsOf(root: JSONObject, role: string): string[] {
 }
 
 /** Edits root only; see the file comment. Nothing is changed when it throws. */
-function rotateInRoot(
-  repo: Repository,
-  keyId: string,
-  key: TufKeyJSON,
-  options: OnlineKeyOptions,
-): Omit<OnlineKeyRotation, 'rootVersion' | 'resign'> {
+function rotateInRoot(repo: Repository, key: TufKeyJSON, options: OnlineKeyOptions): Omit<OnlineKeyRotation, 'rootVersion' | 'resign'> {
   const root = repo.root();
+  if (options.onlineUri !== undefined && options.onlineUri.trim() === '') throw new UsageError('--online-uri must not be empty');
+  const keyId =
+    existingIdOf(root.keys as JSONObject, key) ??
+    keyIdByRule(keyRecord(key, options.onlineUri ? { onlineUri: options.onlineUri } : {}), repositoryKeyIdRule(repo));
   const previous = [...new Set(ONLINE.flatMap((role) => keyIdsOf(root, role)))];
   if (previous.includes(keyId)) {
     throw new KeyError(
@@ -81,7 +82,6 @@ function rotateInRoot(
       `key ${keyId.slice(0, 12)} is trusted for ${elsewhere.join(', ')}; the online key must be a key of its own`,
     );
   }
-  if (options.onlineUri !== undefined && options.onlineUri.trim() === '') throw new UsageError('--online-uri must not be empty');
   const keys = root.keys as JSONObject;
   const oldUris = previous
     .map((id) => (isJSONObject(keys[id]) ? keys[id][ONLINE_URI_FIELD] : undefined))
@@ -130,8 +130,8 @@ function needs(repo: Repository): ResignNeed[] {
 }
 
 /** Replaces the online key of snapshot and timestamp with `key` in a new root version. */
-export function rotateOnlineKey(repo: Repository, keyId: string, key: TufKeyJSON, options: OnlineKeyOptions = {}): OnlineKeyRotation {
-  const rotation = rotateInRoot(repo, keyId, key, options);
+export function rotateOnlineKey(repo: Repository, key: TufKeyJSON, options: OnlineKeyOptions = {}): OnlineKeyRotation {
+  const rotation = rotateInRoot(repo, key, options);
   const resign = needs(repo);
   return { ...rotation, rootVersion: repo.version('root'), resign };
 }
@@ -142,9 +142,9 @@ export function rotateOnlineKey(repo: Repository, keyId: string, key: TufKeyJSON
  * snapshot v1 until it is signed). Where the base ref already has version 1,
  * the version rule makes it 2.
  */
-export function recoverFastForward(repo: Repository, keyId: string, key: TufKeyJSON, options: OnlineKeyOptions = {}): FastForwardRecovery {
+export function recoverFastForward(repo: Repository, key: TufKeyJSON, options: OnlineKeyOptions = {}): FastForwardRecovery {
   const from = { snapshot: repo.version('snapshot'), timestamp: repo.version('timestamp') };
-  const rotation = rotateInRoot(repo, keyId, key, options);
+  const rotation = rotateInRoot(repo, key, options);
   repo.edit('snapshot', 'snapshot: version reset to 1 (fast-forward recovery, online key rotated)', (signed) => {
     signed.version = 1;
   });

@@ -7,7 +7,8 @@
  * any bin name.
  */
 import { KeyError, UsageError } from '../errors.js';
-import { KEYOWNER_FIELD, ONLINE_URI_FIELD, type TufKeyJSON } from '../keys/tuf-key.js';
+import { KEYOWNER_FIELD, ONLINE_URI_FIELD, publicKeyObjectOf, spkiDerOf, type TufKeyJSON } from '../keys/tuf-key.js';
+import { DEFAULT_KEY_ID_RULE, detectKeyIdRule, keyIdByRule, type KeyIdRule } from '../keys/key-ids.js';
 import { isJSONObject, type JSONObject } from '../metadata/json.js';
 import { assertPeriods, writePeriods, type Periods } from '../metadata/expiry.js';
 import type { Repository } from '../metadata/repository.js';
@@ -94,23 +95,65 @@ export interface AddKeyOptions {
   onlineUri?: string;
 }
 
-/** Lets `role` trust a public key. Returns false when it already did. */
-export function addKey(repo: Repository, role: string, keyId: string, key: TufKeyJSON, options: AddKeyOptions = {}): boolean {
-  const where = locateTrust(repo, role);
+/** How this repository computes new key ids: tufctl.json's keyIdRule, else the rule its keys follow. */
+export function repositoryKeyIdRule(repo: Repository): KeyIdRule {
+  if (repo.config.keyIdRule) return repo.config.keyIdRule;
+  const tables = [repo.root().keys, ...delegatingRoles(repo).map((role) => (repo.signed(role).delegations as JSONObject).keys)];
+  return detectKeyIdRule(tables) ?? DEFAULT_KEY_ID_RULE;
+}
+
+/** The id a key table already lists this key's material under, if any. */
+export function existingIdOf(table: JSONObject, key: TufKeyJSON): string | undefined {
+  const mine = spkiDerOf(publicKeyObjectOf(key));
+  for (const [id, entry] of Object.entries(table)) {
+    if (!isJSONObject(entry)) continue;
+    try {
+      if (spkiDerOf(publicKeyObjectOf(entry as TufKeyJSON)).equals(mine)) return id;
+    } catch {
+      // An undecodable key is not this key.
+    }
+  }
+  return undefined;
+}
+
+/** `key` with the owner and online URI fields as they will be stored. */
+export function keyRecord(key: TufKeyJSON, options: AddKeyOptions = {}): JSONObject {
   if (options.owner !== undefined && !/^@?[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(options.owner)) {
     throw new UsageError(`owner "${options.owner}" is not a user handle like @alice`);
   }
-  return repo.edit(where.holder, `${where.label}: add key ${keyId.slice(0, 12)}${options.owner ? ` (${options.owner})` : ''}`, (signed) => {
-    const keys = where.keys(signed);
-    const existing = keys[keyId];
-    const record: JSONObject = isJSONObject(existing) ? { ...existing } : { ...key };
-    if (options.owner) record[KEYOWNER_FIELD] = options.owner.startsWith('@') ? options.owner : `@${options.owner}`;
-    if (options.onlineUri) record[ONLINE_URI_FIELD] = options.onlineUri;
-    keys[keyId] = record;
-    const entry = where.entry(signed);
-    const ids = entry.keyids as string[];
-    if (!ids.includes(keyId)) ids.push(keyId);
-  });
+  const record: JSONObject = { ...key };
+  if (options.owner) record[KEYOWNER_FIELD] = options.owner.startsWith('@') ? options.owner : `@${options.owner}`;
+  if (options.onlineUri) record[ONLINE_URI_FIELD] = options.onlineUri;
+  return record;
+}
+
+/**
+ * Lets `role` trust a public key. A key the key table already holds keeps its
+ * id (one key is never listed under two ids); a new key gets its id by the
+ * repository's rule, computed over the record as stored.
+ */
+export function addKey(repo: Repository, role: string, key: TufKeyJSON, options: AddKeyOptions = {}): { added: boolean; keyId: string } {
+  const where = locateTrust(repo, role);
+  const fresh = keyRecord(key, options);
+  const holder = repo.signed(where.holder);
+  const table = (where.holder === 'root' ? holder.keys : (holder.delegations as JSONObject).keys) ?? {};
+  const keyId = existingIdOf(table as JSONObject, key) ?? keyIdByRule(fresh, repositoryKeyIdRule(repo));
+  const added = repo.edit(
+    where.holder,
+    `${where.label}: add key ${keyId.slice(0, 12)}${options.owner ? ` (${options.owner})` : ''}`,
+    (signed) => {
+      const keys = where.keys(signed);
+      const existing = keys[keyId];
+      const record: JSONObject = isJSONObject(existing) ? { ...existing } : fresh;
+      if (options.owner) record[KEYOWNER_FIELD] = fresh[KEYOWNER_FIELD]!;
+      if (options.onlineUri) record[ONLINE_URI_FIELD] = options.onlineUri;
+      keys[keyId] = record;
+      const entry = where.entry(signed);
+      const ids = entry.keyids as string[];
+      if (!ids.includes(keyId)) ids.push(keyId);
+    },
+  );
+  return { added, keyId };
 }
 
 /** Resolves a key id or unique prefix (>= 8 hex characters) among the keys `role` trusts. */

@@ -116,14 +116,42 @@ function validSignatures(repo: Repository, role: string): Set<string> {
   return valid;
 }
 
-/** What is still missing after signing, per role and owner: `targets from @bob; root from @carol (old root)`. */
+/** Signatures a threshold still needs: `needed` more from any of `from`. */
+export interface SignatureNeed {
+  needed: number;
+  from: string[];
+}
+
+/** What a count against a threshold still needs, or undefined when it is met. */
+export function needOf(s: { valid: number; threshold: number; missing: string[] }): SignatureNeed | undefined {
+  return s.valid >= s.threshold ? undefined : { needed: s.threshold - s.valid, from: s.missing };
+}
+
+function needText(need: SignatureNeed): string {
+  const from = need.from.join(', ');
+  return need.needed >= need.from.length ? from : `${need.needed} more of ${from}`;
+}
+
+/**
+ * Who still has to sign, as a person reads it: `@bob`, `2 more of @a, @b, @c`,
+ * and for root, whose new version needs the old root's threshold too:
+ * `2 more of @a, @b, @c, @d (old and new root)` when both need the same, else
+ * `1 more of @a, @b (old root); @e (new root)`.
+ */
+export function describeNeeds(own: SignatureNeed | undefined, oldRoot?: SignatureNeed): string {
+  if (!oldRoot) return own ? needText(own) : '';
+  if (!own) return `${needText(oldRoot)} (old root)`;
+  const same = own.needed === oldRoot.needed && own.from.length === oldRoot.from.length && own.from.every((f) => oldRoot.from.includes(f));
+  if (same) return `${needText(own)} (old and new root)`;
+  return `${needText(oldRoot)} (old root); ${needText(own)} (new root)`;
+}
+
+/** What is still missing after signing, per role: `targets from @bob`, `root from 1 more of @a, @b (old and new root)`. */
 export function remainingSignatures(results: readonly RoleSigningResult[]): string[] {
   const lines: string[] = [];
   for (const r of results) {
-    const parts: string[] = [];
-    if (r.previous && r.previous.valid < r.previous.threshold) parts.push(`${r.previous.missing.join(', ')} (old root)`);
-    if (r.valid < r.threshold) parts.push(r.missing.join(', '));
-    if (parts.length > 0) lines.push(`${r.role} from ${parts.join(' and ')}`);
+    const text = describeNeeds(needOf(r), r.previous ? needOf(r.previous) : undefined);
+    if (text) lines.push(`${r.role} from ${text}`);
   }
   return lines;
 }

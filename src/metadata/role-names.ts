@@ -1,11 +1,12 @@
 /**
  * Role names: which names tufctl accepts and how they map to files.
  *
- * Delegated role names must be usable as a file name, as an OCI tag (the
- * registry layout tags each delegated role by its name) and in the
- * `VERSION.ROLE.json` file names of consistent snapshots, where registry
- * clients take the role as the second `.`-separated part: so no `.`, no `/`,
- * and only `[A-Za-z0-9_-]`, at most 100 characters.
+ * A delegated role name is whatever the TUF specification allows, as long as
+ * it is one safe file name (`metadata/<role>.json`): `registry.npmjs.org` is
+ * a real one. The registry layout is narrower (registry clients take the role
+ * as the second `.`-separated part of `VERSION.ROLE.json` and tag it by
+ * name): `publish` applies that rule (src/oci/layout-rules.ts), and new
+ * roles are warned about it.
  */
 import { UsageError } from '../errors.js';
 
@@ -13,27 +14,29 @@ export const TOP_LEVEL_ROLES = ['root', 'targets', 'snapshot', 'timestamp'] as c
 export type TopLevelRole = (typeof TOP_LEVEL_ROLES)[number];
 export const ONLINE_ROLES = ['snapshot', 'timestamp'] as const;
 
-const DELEGATED_NAME = /^[A-Za-z0-9_][A-Za-z0-9_-]{0,99}$/;
+/** Longest role name: `VERSION.ROLE.json` must stay a file name most file systems take (255 bytes). */
+export const MAX_ROLE_NAME_BYTES = 200;
 
 export function isTopLevelRole(name: string): name is TopLevelRole {
   return (TOP_LEVEL_ROLES as readonly string[]).includes(name);
 }
 
+/** Why `name` cannot be a delegated role's name (a safe single file name), or undefined when it can. */
+export function roleNameProblem(name: string): string | undefined {
+  if (name.length === 0) return 'is empty';
+  if (isTopLevelRole(name)) return 'is a top-level role name';
+  if (Buffer.byteLength(name) > MAX_ROLE_NAME_BYTES) return `is longer than ${MAX_ROLE_NAME_BYTES} bytes`;
+  if (name === '.' || name === '..') return 'is "." or ".."';
+  if (name.startsWith('.')) return 'starts with "."';
+  if (name.includes('/') || name.includes('\\')) return 'contains a path separator';
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f-\u009f]/.test(name)) return 'contains control characters';
+  if (/[\u061c\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]/.test(name)) return 'contains invisible or bidirectional-override characters';
+  return undefined;
+}
+
 /** Throws unless `name` is acceptable for a new delegated role. */
 export function assertDelegatedRoleName(name: string): void {
-  if (isTopLevelRole(name)) {
-    throw new UsageError(`"${name}" is a top-level role name and cannot be delegated`, 'ROLE_NAME_INVALID');
-  }
-  if (name.includes('.')) {
-    throw new UsageError(
-      `role name "${name}" contains "."; registry clients read the role from VERSION.ROLE.json, so role names cannot contain "."`,
-      'ROLE_NAME_INVALID',
-    );
-  }
-  if (!DELEGATED_NAME.test(name)) {
-    throw new UsageError(
-      `role name "${name}" is invalid: use 1-100 characters from A-Z a-z 0-9 _ - (not starting with -)`,
-      'ROLE_NAME_INVALID',
-    );
-  }
+  const problem = roleNameProblem(name);
+  if (problem) throw new UsageError(`role name ${JSON.stringify(name)} ${problem}`, 'ROLE_NAME_INVALID');
 }

@@ -20,7 +20,8 @@
  * and one manifest.
  */
 import { readFileSync } from 'node:fs';
-import { TufctlError, VerificationError } from '../errors.js';
+import { LayoutError, TufctlError, VerificationError } from '../errors.js';
+import { layoutProblems } from './layout-rules.js';
 import { keysRotatedAway, readPublishedState, type PublishedState } from './published-state.js';
 import { verifyRepository, type RepositoryView, type TargetEntry } from '../verify/verify-repository.js';
 import type { OciRepository, OciStats, OciTarget, Descriptor } from './store.js';
@@ -48,6 +49,8 @@ export interface PublishOptions {
   now?: Date;
   /** The registry's state read just before (the refresh job has it already): saves reading it twice. */
   published?: PublishedState;
+  /** The root version clients embed (verification starts there; default from tufctl.json). */
+  trustedRootVersion?: number;
   /** Called for every file as it is uploaded, skipped or tagged (progress display). */
   onProgress?: (event: PublishEvent) => void;
 }
@@ -225,17 +228,20 @@ async function checkAgainstPublished(published: PublishedState, view: Repository
   return changed;
 }
 
+/** Refuses, before anything is written, what registry clients could not read: every problem at once. */
 function assertPublishable(view: RepositoryView): void {
   const constraints = view.targets.find((t) => t.role === 'targets' && t.path === VERSION_CONSTRAINTS_TARGET);
-  if (!constraints?.file) {
-    throw new TufctlError(
-      'PUBLISH_REFUSED',
-      `the repository has no "${VERSION_CONSTRAINTS_TARGET}" target file; registry TUF clients refuse to start without it (add targets/${VERSION_CONSTRAINTS_TARGET}, e.g. ">= v0.1.7-0", with tufctl target add)`,
+  const missingConstraints = constraints?.file
+    ? undefined
+    : `the repository has no "${VERSION_CONSTRAINTS_TARGET}" target file; registry TUF clients refuse to start without it (add targets/${VERSION_CONSTRAINTS_TARGET}, e.g. ">= v0.1.7-0", with tufctl target add)`;
+  const problems = layoutProblems(view);
+  if (problems.length > 0) {
+    throw new LayoutError(
+      `refusing to publish: the registry layout cannot carry ${problems.length === 1 ? problems[0]!.subject : `${problems.length} roles or targets`}; nothing was written`,
+      [...problems.map((p) => `${p.subject} ${p.rule}`), ...(missingConstraints ? [missingConstraints] : [])],
     );
   }
-  for (const role of view.roles.keys()) {
-    if (role.includes('.')) throw new TufctlError('PUBLISH_REFUSED', `role "${role}" contains "."; registry clients cannot fetch it`);
-  }
+  if (missingConstraints) throw new TufctlError('PUBLISH_REFUSED', missingConstraints);
 }
 
 /** Verifies the repository in `repoDir` and publishes it to `target`. */
@@ -245,6 +251,7 @@ export async function publishRepository(repoDir: string, target: OciTarget, opti
   const { report: verification, view } = await verifyRepository(repoDir, {
     client: 'metadata',
     ...(options.now ? { now: options.now } : {}),
+    ...(options.trustedRootVersion ? { trustedRootVersion: options.trustedRootVersion } : {}),
   });
   if (!verification.ok) {
     throw new VerificationError(

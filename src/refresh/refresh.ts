@@ -50,6 +50,8 @@ export interface RefreshOptions {
   verify?: boolean;
   /** Push the commit to this remote (the current branch). */
   push?: string;
+  /** The root version clients embed (verification starts there; default from tufctl.json). */
+  trustedRootVersion?: number;
   onProgress?: (line: string) => void;
 }
 
@@ -217,6 +219,7 @@ export async function refresh(options: RefreshOptions): Promise<RefreshReport> {
     if (options.target) {
       const result = await publishRepository(options.repoDir, options.target, {
         now,
+        ...(options.trustedRootVersion ? { trustedRootVersion: options.trustedRootVersion } : {}),
         // Unless this run signed nothing (it only catches a lagging registry up), the state just read is still current.
         published,
         ...(options.metadataRepository ? { metadataRepository: options.metadataRepository } : {}),
@@ -234,7 +237,11 @@ export async function refresh(options: RefreshOptions): Promise<RefreshReport> {
       report.published.stats = options.target.stats();
       progress(`published to ${result.location}`);
     } else if (options.verify !== false) {
-      const { report: verification } = await verifyRepository(options.repoDir, { now, client: 'metadata' });
+      const { report: verification } = await verifyRepository(options.repoDir, {
+        now,
+        client: 'metadata',
+        ...(options.trustedRootVersion ? { trustedRootVersion: options.trustedRootVersion } : {}),
+      });
       if (!verification.ok) {
         throw new VerificationError(
           `the refreshed repository does not verify (${verification.problems.length} problem(s)); nothing was kept`,

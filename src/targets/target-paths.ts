@@ -1,22 +1,18 @@
 /**
  * Target paths: the rules every target name must satisfy before it is
- * signed, so that no client can be steered outside its target directory and
- * every target can be carried by the registry layout.
+ * signed or written, so that no client can be steered outside its target
+ * directory. What the registry layout can carry is narrower and is checked
+ * by publish (src/oci/layout-rules.ts).
  */
 import { TargetError } from '../errors.js';
 
-/** Longest top-level target name the OCI layout can tag (`<64 hex>.<name>` in 128 characters). */
-export const MAX_TOP_LEVEL_NAME = 63;
-
-/** Paths of two or more segments of plain characters, none empty, "." or "..". */
-const PLAIN_NESTED = /^[A-Za-z0-9_-][A-Za-z0-9_.-]*(?:\/[A-Za-z0-9_-][A-Za-z0-9_.-]*)+$/;
-/** Top-level names of plain characters (registry tag characters), not "." or "..", within the length limit. */
-const PLAIN_TOP_LEVEL = new RegExp(`^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,${MAX_TOP_LEVEL_NAME - 1}}$`);
+/** Paths of one or more segments of plain characters, none empty, "." or "..". */
+const PLAIN = /^[A-Za-z0-9_-][A-Za-z0-9_.-]*(?:\/[A-Za-z0-9_-][A-Za-z0-9_.-]*)*$/;
 
 /** Returns a reason the path is unacceptable, or undefined when it is fine. */
 export function targetPathProblem(path: string): string | undefined {
   // The common case, checked at once: every rule below holds for these (verify checks a million paths).
-  if (PLAIN_NESTED.test(path) || PLAIN_TOP_LEVEL.test(path)) return undefined;
+  if (PLAIN.test(path)) return undefined;
   if (path.length === 0) return 'is empty';
   if (path.startsWith('/')) return 'is absolute';
   if (path.includes('\\')) return 'contains a backslash';
@@ -29,12 +25,6 @@ export function targetPathProblem(path: string): string | undefined {
   if (segments.some((s) => s === '')) return 'has an empty path segment';
   if (segments.some((s) => s === '..')) return 'contains a ".." segment';
   if (segments.some((s) => s === '.')) return 'contains a "." segment';
-  if (segments.length === 1 && !/^[A-Za-z0-9_.-]+$/.test(path)) {
-    return 'is a top-level target name with characters a registry tag cannot carry (use A-Z a-z 0-9 _ . -)';
-  }
-  if (segments.length === 1 && path.length > MAX_TOP_LEVEL_NAME) {
-    return `is ${path.length} characters long; top-level target names are limited to ${MAX_TOP_LEVEL_NAME} so the registry tag <sha256>.<name> fits in 128 characters`;
-  }
   return undefined;
 }
 

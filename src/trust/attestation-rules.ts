@@ -28,6 +28,8 @@ export interface AttestationContext {
   mappedPolicyIds: string[] | undefined;
   /** Signer keys by policy id. */
   keysByPolicy: Map<string, PolicyKeyInfo>;
+  /** Policies whose Rego names its required attestations itself (not missing from this list). */
+  ownRequirements?: ReadonlySet<string>;
 }
 
 function checkWindow(signer: Record<string, unknown>, at: FieldPath, report: Reporter): void {
@@ -107,7 +109,7 @@ export function attestationProblems(doc: SourceDocument, context: AttestationCon
     checkPolicy(policyId, policy, context, report);
   }
   for (const id of mapped ?? []) {
-    if (!(id in policies)) {
+    if (!(id in policies) && !context.ownRequirements?.has(id)) {
       report.warning(
         ['policies'],
         `policy "${id}" of ${context.mappingFile} has no required attestations here; the default policy rejects every image until it has some`,

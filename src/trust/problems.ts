@@ -15,12 +15,16 @@ export interface TrustProblem {
   message: string;
 }
 
-/** `file:line: field: message` — the one-line form the CLI prints. */
+/** `file:line: field: message` — the one-line form of a problem; whoever lists problems of both severities marks warnings. */
 export function formatProblem(problem: TrustProblem): string {
   const where = problem.line !== undefined ? `${problem.file}:${problem.line}` : problem.file;
   const field = problem.field ? ` ${problem.field}:` : '';
-  const prefix = problem.severity === 'warning' ? 'warning: ' : '';
-  return `${prefix}${where}:${field} ${problem.message}`;
+  return `${where}:${field} ${problem.message}`;
+}
+
+/** A problem in a list of both severities: warnings carry one `warning:` prefix. */
+export function formatProblemLine(problem: TrustProblem): string {
+  return `${problem.severity === 'warning' ? 'warning: ' : ''}${formatProblem(problem)}`;
 }
 
 export function errorsOf(problems: TrustProblem[]): TrustProblem[] {

@@ -104,10 +104,18 @@ function validateChannel(repoDir: string, channel: Channel): TrustProblem[] {
 
   const keysByPolicy = new Map<string, PolicyKeyInfo>();
   const keysDocs = new Map<string, SourceDocument | undefined>();
+  // Policies whose Rego names the attestations it requires itself, and those that read them from attestations.yaml.
+  const ownRequirements = new Set<string>();
+  const readsRequirements: string[] = [];
   for (const policy of policyFiles(mapping.doc.value)) {
     for (const path of policy.rego) {
       const absolute = usablePath(channelDir, channel, path);
-      if (absolute) problems.push(...regoProblems(readFileSync(absolute, 'utf8'), `targets/${prefix}${path}`));
+      if (!absolute) continue;
+      const source = readFileSync(absolute, 'utf8');
+      problems.push(...regoProblems(source, `targets/${prefix}${path}`));
+      const requires = regoRequirements(source);
+      if (requires === 'own') ownRequirements.add(policy.id);
+      else if (requires === 'attestations-file') readsRequirements.push(policy.id);
     }
     for (const path of policy.yaml) {
       const absolute = usablePath(channelDir, channel, path);
@@ -151,15 +159,32 @@ function validateChannel(repoDir: string, channel: Channel): TrustProblem[] {
     // When the mapping's policy list cannot be read, policy ids are not checked (its own problems say why).
     const readable = isObject(mapping.doc.value) && Array.isArray(mapping.doc.value.policies);
     const mappedPolicyIds = readable ? policyFiles(mapping.doc.value).map((p) => p.id) : undefined;
-    problems.push(...attestations.problems, ...attestationProblems(attestations.doc, { mappingFile, mappedPolicyIds, keysByPolicy }));
-  } else {
+    problems.push(
+      ...attestations.problems,
+      ...attestationProblems(attestations.doc, { mappingFile, mappedPolicyIds, keysByPolicy, ownRequirements }),
+    );
+  } else if (readsRequirements.length > 0) {
+    // Only policies that read their requirements from the attestation list are affected by its absence.
     problems.push({
       severity: 'warning',
       file: mappingFile,
-      message: `no ${ATTESTATIONS_FILE} in ${channelLabel(channel)}: its policies have no required attestations, so the default policy rejects every image`,
+      message: `no ${ATTESTATIONS_FILE} in ${channelLabel(channel)}: ${readsRequirements.map((id) => `"${id}"`).join(', ')} read${readsRequirements.length === 1 ? 's its' : ' their'} required attestations from it, so ${readsRequirements.length === 1 ? 'it accepts' : 'they accept'} no image`,
     });
   }
   return problems;
+}
+
+/**
+ * Where a policy's Rego takes its required attestations from: `own` when it
+ * fetches literal predicate types itself (`attest.fetch("https://…")`, as
+ * the production policies do), `attestations-file` when it reads
+ * `data.required_attestations` (tufctl's generated policy data), else
+ * undefined.
+ */
+export function regoRequirements(source: string): 'own' | 'attestations-file' | undefined {
+  if (/\battest\.fetch\(\s*"[^"]+"\s*\)/.test(source)) return 'own';
+  if (/\bdata\.required_attestations\b/.test(source)) return 'attestations-file';
+  return undefined;
 }
 
 /** Trust files in a channel directory that has no mapping.yaml (they would never be used). */

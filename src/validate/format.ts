@@ -3,7 +3,8 @@
  * its marker line), as plain text (one line per item) or as JSON.
  */
 import type { RoleChange, SignatureSummary, TargetItem } from './compare.js';
-import type { ValidateReport } from './validate.js';
+import { whoIsNeeded, type ValidateReport } from './validate.js';
+import { describeNeeds, needOf } from '../edit/signing.js';
 
 /** First line of every Markdown report: a workflow finds and updates its own comment by it. */
 export const MARKDOWN_MARKER = '<!-- tufctl-validate -->';
@@ -20,11 +21,8 @@ export function signatureText(s: SignatureSummary): string {
   const text = s.previous
     ? `old root: ${s.previous.valid} of ${s.previous.threshold} ${mark(s.previous.valid >= s.previous.threshold)} — new root: ${own}`
     : own;
-  const missing = [
-    ...(s.previous && s.previous.valid < s.previous.threshold ? s.previous.missing.map((m) => `${m} (old root)`) : []),
-    ...(s.valid < s.threshold ? s.missing : []),
-  ];
-  return missing.length ? `${text}, waiting for ${missing.join(', ')}` : text;
+  const who = describeNeeds(needOf(s), s.previous ? needOf(s.previous) : undefined);
+  return who ? `${text}, waiting for ${who}` : text;
 }
 
 function versionText(r: RoleChange): string {
@@ -80,11 +78,11 @@ export function formatMarkdown(report: ValidateReport): string {
   }
   if (report.waiting.length > 0) {
     lines.push('#### Waiting for signatures', '');
-    for (const w of report.waiting) {
-      const who = [...(w.oldRoot ?? []).map((o) => `${o} (old root)`), ...w.from];
-      lines.push(`- ⏳ \`${w.role}\`: ${who.join(', ')}`);
-    }
+    for (const w of report.waiting) lines.push(`- ⏳ \`${w.role}\`: ${whoIsNeeded(w)}`);
     lines.push('');
+  }
+  if (report.afterMerge.length > 0) {
+    lines.push(`After merge: ${report.afterMerge.map((r) => `\`${r}\``).join(' and ')}, signed by the online key (publish workflow).`, '');
   }
   if (report.roles.length === 0) lines.push('No metadata changed.', '');
   else {
@@ -135,10 +133,8 @@ export function formatText(report: ValidateReport): string {
     for (const i of items) lines.push(`${prefix}: ${plain(i)}`);
   }
   for (const t of report.trust) for (const i of t.items) lines.push(`trust ${t.file}: ${plain(i)}`);
-  for (const w of report.waiting) {
-    const who = [...(w.oldRoot ?? []).map((o) => `${o} (old root)`), ...w.from];
-    lines.push(`waiting: ${w.role} from ${who.join(', ')}`);
-  }
+  for (const w of report.waiting) lines.push(`waiting: ${w.role} from ${whoIsNeeded(w)}`);
+  for (const r of report.afterMerge) lines.push(`after merge: ${r} (online key)`);
   for (const e of report.errors) lines.push(`error: ${plain(e)}`);
   for (const w of report.warnings) lines.push(`warning: ${plain(w)}`);
   return lines.join('\n') + '\n';

@@ -3,16 +3,22 @@
  * base tree, role by role and trust file by trust file, runs the checks a
  * client would run on the head tree, and decides:
  *
- *   ready    valid and fully signed (exit 0)
+ *   ready    valid, and every offline role it changes meets its threshold
+ *            (root: the old and the new one) (exit 0)
  *   invalid  a client would reject it, trust data does not validate, a
  *            version went down or a change has no version bump (exit 1)
  *   waiting  valid, but signatures are missing (exit 2)
+ *
+ * Snapshot and timestamp are signed by the online key after the merge (the
+ * publish workflow does it): a branch that leaves them alone lists them as
+ * "after merge", not as a wait. A branch that changes them itself is checked
+ * as it is.
  */
 import { compareMetadata, type RoleChange, type SignatureSummary } from './compare.js';
 import { compareTrustFiles, type TrustFileChange } from './trust-diff.js';
 import type { Tree } from './trees.js';
 import { Repository } from '../metadata/repository.js';
-import { signingResult } from '../edit/signing.js';
+import { describeNeeds, needOf, signingResult, type SignatureNeed } from '../edit/signing.js';
 import { formatProblem } from '../trust/problems.js';
 
 export type ValidateResult = 'ready' | 'invalid' | 'waiting';
@@ -21,8 +27,11 @@ export interface WaitingItem {
   role: string;
   /** Who still has to sign (owners, key id prefixes, or "the online key"). */
   from: string[];
-  /** Root: the previous root's key owners still needed. */
+  /** How many more of `from` must sign. */
+  needed: number;
+  /** Root: the previous root's key owners still needed, and how many more of them. */
   oldRoot?: string[];
+  oldRootNeeded?: number;
 }
 
 export interface ValidateReport {
@@ -37,6 +46,8 @@ export interface ValidateReport {
   /** Why the change is invalid (empty unless result is invalid). */
   errors: string[];
   waiting: WaitingItem[];
+  /** Online roles the publish workflow signs after the merge (this branch leaves them alone). */
+  afterMerge: string[];
   warnings: string[];
 }
 
@@ -53,16 +64,33 @@ function signatureSummary(repo: Repository, role: string): SignatureSummary | un
   }
 }
 
-function describeWaiting(w: WaitingItem): string {
-  if (ONLINE_ROLES.has(w.role)) return `${w.role} from the online key`;
-  const parts: string[] = [];
-  if (w.oldRoot?.length) parts.push(`${w.oldRoot.join(', ')} (old root)`);
-  if (w.from.length) parts.push(w.from.join(', '));
-  return `${w.role} signatures from ${parts.join(' and ')}`;
+/** Who a waiting item still needs: `@bob`, `2 more of @a, @b, @c (old and new root)`. */
+function whoIsNeeded(w: WaitingItem): string {
+  const own: SignatureNeed | undefined = w.from.length > 0 ? { needed: w.needed, from: w.from } : undefined;
+  const old: SignatureNeed | undefined = w.oldRoot?.length ? { needed: w.oldRootNeeded ?? w.oldRoot.length, from: w.oldRoot } : undefined;
+  return describeNeeds(own, old);
 }
 
-export function verdictOf(result: ValidateResult, errors: string[], waiting: WaitingItem[]): string {
-  if (result === 'ready') return '✅ ready to merge';
+function describeWaiting(w: WaitingItem): string {
+  if (ONLINE_ROLES.has(w.role)) return `${w.role} from the online key`;
+  return `${w.role} signatures from ${whoIsNeeded(w)}`;
+}
+
+function waitingFor(role: string, own: SignatureNeed | undefined, old?: SignatureNeed): WaitingItem {
+  return {
+    role,
+    from: own?.from ?? [],
+    needed: own?.needed ?? 0,
+    ...(old ? { oldRoot: old.from, oldRootNeeded: old.needed } : {}),
+  };
+}
+
+const ONLINE_KEY: SignatureNeed = { needed: 1, from: ['the online key'] };
+
+export function verdictOf(result: ValidateResult, errors: string[], waiting: WaitingItem[], afterMerge: string[] = []): string {
+  if (result === 'ready') {
+    return afterMerge.length > 0 ? `✅ ready to merge (${afterMerge.join(' and ')} after merge, by the online key)` : '✅ ready to merge';
+  }
   if (result === 'invalid')
     return `❌ invalid: ${errors[0] ?? 'see the report'}${errors.length > 1 ? ` (and ${errors.length - 1} more)` : ''}`;
   const offline = waiting.filter((w) => !ONLINE_ROLES.has(w.role)).map(describeWaiting);
@@ -73,7 +101,7 @@ export function verdictOf(result: ValidateResult, errors: string[], waiting: Wai
 }
 
 /** Compares `head` with `base` and checks `head` as a client would. */
-export async function validateChange(base: Tree, head: Tree, options: { now: Date }): Promise<ValidateReport> {
+export async function validateChange(base: Tree, head: Tree, options: { now: Date; trustedRootVersion?: number }): Promise<ValidateReport> {
   const { verifyRepository } = await import('../verify/verify-repository.js');
   const { trustFilePaths, trustProblems } = await import('../trust/trust-files.js');
   const { unrecordedProblems } = await import('../edit/trust-data.js');
@@ -114,18 +142,26 @@ export async function validateChange(base: Tree, head: Tree, options: { now: Dat
           `root v${change.version.to ?? '?'} is not signed by the old root's threshold: old root: ${summary.previous!.valid} of ${summary.previous!.threshold} ✗ — new root: ${summary.valid} of ${summary.threshold} ✓ (clients trusting root v${summary.previous!.version} reject it; still needed from ${summary.previous!.missing.join(', ')})`,
         );
       } else if (!own || !prevOk) {
-        waiting.set(change.role, {
-          role: change.role,
-          from: own ? [] : summary.missing,
-          ...(summary.previous && !prevOk ? { oldRoot: summary.previous.missing } : {}),
-        });
+        waiting.set(change.role, waitingFor(change.role, needOf(summary), summary.previous ? needOf(summary.previous) : undefined));
       }
     }
   }
 
   // What a client would check, on the head tree (reported after the trust data's more specific problems).
   const clientErrors: string[] = [];
-  const { report } = await verifyRepository(head.dir, { now: options.now, client: 'never', trustData: false });
+  // Online roles: after the merge, unless this branch signs them itself.
+  const branchSignsOnline = roles.some((r) => ONLINE_ROLES.has(r.role));
+  const afterMerge = new Set<string>();
+  const onlineNeeds = (role: string): void => {
+    if (!branchSignsOnline) afterMerge.add(role);
+    else if (!waiting.has(role)) waiting.set(role, waitingFor(role, ONLINE_KEY));
+  };
+  const { report } = await verifyRepository(head.dir, {
+    now: options.now,
+    client: 'never',
+    trustData: false,
+    ...(options.trustedRootVersion ? { trustedRootVersion: options.trustedRootVersion } : {}),
+  });
   for (const problem of report.problems) {
     const role = problem.role;
     if (problem.code === 'THRESHOLD_UNMET' && role) {
@@ -135,22 +171,22 @@ export async function validateChange(base: Tree, head: Tree, options: { now: Dat
         continue;
       }
       if (role === 'root' && roles.some((r) => r.role === 'root')) continue; // decided above from both thresholds
-      if (!waiting.has(role)) {
+      if (ONLINE_ROLES.has(role)) onlineNeeds(role);
+      else if (!waiting.has(role)) {
         const summary = repo ? signatureSummary(repo, role) : undefined;
-        waiting.set(role, { role, from: ONLINE_ROLES.has(role) ? ['the online key'] : (summary?.missing ?? []) });
+        waiting.set(role, waitingFor(role, summary ? needOf(summary) : undefined));
       }
       continue;
     }
     if (problem.code === 'SNAPSHOT_MISMATCH' && role && isStale(problem.message)) {
       // Snapshot or timestamp do not cover the change yet: the online key (tufctl snapshot/timestamp, or the refresh job) signs new ones.
       const by = /^(snapshot|timestamp) lists/.exec(problem.message)?.[1] ?? (role === 'snapshot' ? 'timestamp' : 'snapshot');
-      for (const r of by === 'snapshot' ? ['snapshot', 'timestamp'] : [by])
-        if (!waiting.has(r)) waiting.set(r, { role: r, from: ['the online key'] });
+      for (const r of by === 'snapshot' ? ['snapshot', 'timestamp'] : [by]) onlineNeeds(r);
       continue;
     }
     if (problem.code === 'EXPIRED' && role && ONLINE_ROLES.has(role)) {
-      if (!waiting.has(role)) waiting.set(role, { role, from: ['the online key'] });
-      warnings.push(problem.message);
+      onlineNeeds(role);
+      if (branchSignsOnline) warnings.push(problem.message);
       continue;
     }
     clientErrors.push(problem.message);
@@ -175,7 +211,12 @@ export async function validateChange(base: Tree, head: Tree, options: { now: Dat
   const result: ValidateResult = uniqueErrors.length > 0 ? 'invalid' : waitingList.length > 0 ? 'waiting' : 'ready';
   return {
     result,
-    verdict: verdictOf(result, uniqueErrors, waitingList),
+    verdict: verdictOf(
+      result,
+      uniqueErrors,
+      waitingList,
+      ['snapshot', 'timestamp'].filter((r) => afterMerge.has(r)),
+    ),
     base: { label: base.label, ...(base.ref ? { ref: base.ref } : {}), ...(base.commit ? { commit: base.commit } : {}) },
     head: { label: head.label, ...(head.ref ? { ref: head.ref } : {}), ...(head.commit ? { commit: head.commit } : {}) },
     checkedAt: options.now.toISOString().replace(/\.\d{3}Z$/, 'Z'),
@@ -183,6 +224,7 @@ export async function validateChange(base: Tree, head: Tree, options: { now: Dat
     trust,
     errors: uniqueErrors,
     waiting: waitingList,
+    afterMerge: ['snapshot', 'timestamp'].filter((r) => afterMerge.has(r)),
     warnings: [...new Set(warnings)],
   };
 }
@@ -203,4 +245,4 @@ export function exitCodeOf(result: ValidateResult): number {
   return result === 'ready' ? 0 : result === 'invalid' ? 1 : 2;
 }
 
-export { describeWaiting };
+export { describeWaiting, whoIsNeeded };

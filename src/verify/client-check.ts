@@ -1,7 +1,8 @@
 /**
  * Runs a real TUF client (tuf-js's `Updater`) over a repository view, the
  * way a client would see the repository once exported or published: it
- * starts from `1.root.json`, walks the root chain, loads timestamp, snapshot
+ * starts from the root clients embed (`1.root.json`, or the trusted root
+ * version), at the real time or a given one, walks the root chain, loads timestamp, snapshot
  * and targets, walks delegations and downloads targets, checking every
  * signature, version, expiry, length and hash itself.
  */
@@ -12,6 +13,7 @@ import { readFileSync } from 'node:fs';
 import { BaseFetcher, Updater } from 'tuf-js';
 import { notFound, streamOf } from './tuf-js-fetch.js';
 import type { RepositoryView } from './verify-repository.js';
+import { pinReferenceTime } from './reference-time.js';
 
 export interface ClientCheckResult {
   ran: boolean;
@@ -56,10 +58,11 @@ export class ViewFetcher extends BaseFetcher {
 
 export async function runClientCheck(
   view: RepositoryView,
-  options: { downloadTargets: boolean; fullWalk: boolean },
+  options: { downloadTargets: boolean; fullWalk: boolean; trustedRootVersion?: number; now?: Date },
 ): Promise<ClientCheckResult> {
-  const first = view.rootHistory.get(1);
-  if (!first) return { ran: false, reason: 'no 1.root.json to start from' };
+  const trusted = options.trustedRootVersion ?? 1;
+  const first = view.rootHistory.get(trusted);
+  if (!first) return { ran: false, reason: `no ${trusted}.root.json to start from` };
   const workDir = mkdtempSync(join(tmpdir(), 'tufctl-client-'));
   try {
     const metadataDir = join(workDir, 'metadata');
@@ -79,6 +82,7 @@ export async function runClientCheck(
         snapshotMaxLength: 256 * 1024 * 1024,
       },
     });
+    if (options.now) pinReferenceTime(updater, options.now);
     await updater.refresh();
     let downloaded = 0;
     if (options.fullWalk) {

@@ -17,7 +17,10 @@ import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join, relative, sep } from 'node:path';
 import { Targets } from '@tufjs/models';
 import { TufctlError } from '../errors.js';
-import { keyIdOf, verifyWithKey } from '../keys/tuf-key.js';
+import { loadConfig } from '../config.js';
+import { roleNameProblem } from '../metadata/role-names.js';
+import { publicKeyObjectOf, spkiDerOf, verifyWithKey, type TufKeyJSON } from '../keys/tuf-key.js';
+import { rulesMatching } from '../keys/key-ids.js';
 import { canonicalBytes, isJSONObject, type JSONObject } from '../metadata/json.js';
 import { parseExpiry } from '../metadata/expiry.js';
 import { parseEnvelope, trustFromEntry, type Envelope, type RoleTrust } from '../metadata/repository.js';
@@ -35,6 +38,8 @@ export interface VerifyOptions {
   client?: 'auto' | 'always' | 'metadata' | 'never';
   /** Validate the trust data files too (default true). */
   trustData?: boolean;
+  /** The root version clients embed (default: tufctl.json's trustedRootVersion, else 1). */
+  trustedRootVersion?: number;
 }
 
 export interface Problem {
@@ -91,32 +96,77 @@ class Collector {
   }
 }
 
+/** Valid signatures by distinct trusted keys: one key listed under two ids counts once. */
 function countValid(envelope: Envelope, trust: RoleTrust): { valid: number; keys: string[] } {
   const data = canonicalBytes(envelope.signed);
   const keys: string[] = [];
+  const counted = new Set<string>();
   for (const keyId of new Set(trust.keyIds)) {
     const key = trust.keys[keyId];
     const signature = envelope.signatures.find((s) => s.keyid === keyId);
-    if (key && signature && signature.sig && verifyWithKey(key, data, signature.sig)) keys.push(keyId);
+    if (!key || !signature?.sig || !verifyWithKey(key, data, signature.sig)) continue;
+    if (trust.keyIds.length > 1) {
+      const material = keyMaterial(key);
+      if (counted.has(material)) continue;
+      counted.add(material);
+    }
+    keys.push(keyId);
   }
   return { valid: keys.length, keys };
 }
 
-function checkKeys(keys: unknown, where: string, c: Collector): void {
+/**
+ * Key ids as clients use them: looked up as written. An id that is the
+ * recomputed sha256 under neither rule (src/keys/key-ids.ts) is a warning; one
+ * id naming two different keys across the repository's key tables is an
+ * error. `seen` collects id -> key material over every table checked.
+ */
+function checkKeys(keys: unknown, where: string, c: Collector, seen: Map<string, { material: string; where: string }>): void {
   if (!isJSONObject(keys)) return;
   for (const [keyId, key] of Object.entries(keys)) {
     if (!isJSONObject(key)) continue;
-    const expected = keyIdOf(key);
-    if (expected !== keyId) {
-      c.add(
-        'KEYID_MISMATCH',
-        `${where}: key id ${keyId.slice(0, 16)}… is not the sha256 of its canonical key (expected ${expected.slice(0, 16)}…)`,
+    if (rulesMatching(keyId, key).length === 0) {
+      c.warnings.push(
+        `${where}: key id ${keyId.slice(0, 16)}… is not the sha256 of its canonical key, with or without its x- fields (clients look keys up by the id as written, so it is accepted)`,
       );
     }
+    const material = keyMaterial(key);
+    const before = seen.get(keyId);
+    if (before && before.material !== material) {
+      c.add('KEYID_CONFLICT', `${where}: key id ${keyId.slice(0, 16)}… names a different key than in ${before.where}`);
+    } else if (!before) seen.set(keyId, { material, where });
+  }
+}
+
+/** What identifies a key's material: its SPKI when it decodes, else its type and keyval. */
+function keyMaterial(key: JSONObject): string {
+  try {
+    return spkiDerOf(publicKeyObjectOf(key as TufKeyJSON)).toString('hex');
+  } catch {
+    return `${String(key.keytype)}\n${JSON.stringify(key.keyval)}`;
+  }
+}
+
+/** One key listed under two ids in one role would let it count twice towards the threshold. */
+function checkDistinctKeys(trust: RoleTrust, role: string, where: string, c: Collector): void {
+  const byMaterial = new Map<string, string>();
+  for (const keyId of new Set(trust.keyIds)) {
+    const key = trust.keys[keyId];
+    if (!key) continue;
+    const material = keyMaterial(key);
+    const other = byMaterial.get(material);
+    if (other) {
+      c.add(
+        'KEY_DUPLICATE',
+        `${where}: ${role} lists one key under two ids (${other.slice(0, 16)}…, ${keyId.slice(0, 16)}…); a key counts once towards a threshold`,
+        role,
+      );
+    } else byMaterial.set(material, keyId);
   }
 }
 
 function checkThresholdSane(trust: RoleTrust, role: string, where: string, c: Collector): void {
+  checkDistinctKeys(trust, role, where, c);
   if (!Number.isInteger(trust.threshold) || trust.threshold < 1) {
     c.add('THRESHOLD_INVALID', `${where}: threshold of ${role} is ${trust.threshold}; it must be at least 1`, role);
   } else if (Object.keys(trust.keys).length < trust.threshold) {
@@ -156,6 +206,105 @@ function readRoleFile(dir: string, role: string, c: Collector): { envelope: Enve
   }
 }
 
+/** One root_history file: its bytes always (publish serves every root), its envelope when it parses. */
+interface HistoryEntry {
+  bytes: Buffer;
+  envelope?: Envelope;
+  error?: TufctlError | Error;
+}
+
+function readRootHistory(dir: string): Map<number, HistoryEntry> {
+  const historyDir = join(dir, 'metadata', 'root_history');
+  const history = new Map<number, HistoryEntry>();
+  if (!existsSync(historyDir)) return history;
+  for (const name of readdirSync(historyDir)) {
+    const match = /^(\d+)\.root\.json$/.exec(name);
+    if (!match) continue;
+    const bytes = readFileSync(join(historyDir, name));
+    try {
+      history.set(Number(match[1]), { bytes, envelope: parseEnvelope(bytes, 'root', `metadata/root_history/${name}`) });
+    } catch (error) {
+      history.set(Number(match[1]), { bytes, error: error as Error });
+    }
+  }
+  return history;
+}
+
+/**
+ * The root chain as a client that embeds root v`trusted` walks it: v`trusted`
+ * signed by its own threshold, every later version by its own and the
+ * previous threshold, versions exactly +1. Roots before v`trusted` are checked
+ * the same way but reported as warnings: clients never read them (early roots
+ * of long-lived repositories predate today's formats). Every root's bytes go
+ * into the view, since publish serves them all.
+ */
+function checkRootChain(
+  dir: string,
+  rootFile: { envelope: Envelope; bytes: Buffer },
+  trusted: number,
+  c: Collector,
+  view: RepositoryView,
+): void {
+  const history = readRootHistory(dir);
+  const current = rootFile.envelope.signed.version as number;
+  const inHistory = history.get(current);
+  if (!inHistory) {
+    if (current === 1 && history.size === 0) history.set(1, rootFile);
+    else c.add('ROOT_HISTORY', `metadata/root_history/${current}.root.json is missing (every root version must be kept)`, 'root');
+  } else if (!inHistory.envelope || !canonicalBytes(inHistory.envelope).equals(canonicalBytes(rootFile.envelope))) {
+    c.add('ROOT_HISTORY', `metadata/root.json differs from metadata/root_history/${current}.root.json`, 'root');
+  }
+  if (trusted > current) {
+    c.add('ROOT_HISTORY', `the trusted root version is ${trusted}, but the repository's newest root is v${current}`, 'root');
+    return;
+  }
+  const older = new Collector();
+  let previous: Envelope | undefined;
+  for (let v = 1; v <= current; v++) {
+    const sink = v < trusted ? older : c;
+    const entry: HistoryEntry | undefined = v === current && !history.get(v) ? rootFile : history.get(v);
+    if (entry) view.rootHistory.set(v, entry.bytes);
+    if (!entry || !entry.envelope) {
+      if (entry?.error) {
+        const hint =
+          v < current && v >= trusted
+            ? ' (if clients embed a later root, set trustedRootVersion in tufctl.json or pass --trusted-root-version)'
+            : '';
+        sink.add(entry.error instanceof TufctlError ? entry.error.code : 'METADATA_MALFORMED', `${entry.error.message}${hint}`, 'root');
+      } else sink.add('ROOT_HISTORY', `metadata/root_history/${v}.root.json is missing: the root chain 1..${current} is broken`, 'root');
+      previous = undefined;
+      continue;
+    }
+    const signed = entry.envelope.signed;
+    if (signed.version !== v) sink.add('ROOT_CHAIN', `root_history/${v}.root.json holds version ${signed.version as number}`, 'root');
+    const own = trustFromEntry(signed.keys as JSONObject, (signed.roles as JSONObject).root as JSONObject);
+    const ownCount = countValid(entry.envelope, own);
+    if (ownCount.valid < own.threshold) {
+      sink.add('THRESHOLD_UNMET', `root v${v} is signed by ${ownCount.valid}/${own.threshold} of its own root keys`, 'root');
+    }
+    if (previous && v > trusted) {
+      const prevTrust = trustFromEntry(previous.signed.keys as JSONObject, (previous.signed.roles as JSONObject).root as JSONObject);
+      const prevCount = countValid(entry.envelope, prevTrust);
+      if (prevCount.valid < prevTrust.threshold) {
+        c.add(
+          'THRESHOLD_UNMET',
+          `root v${v} is signed by ${prevCount.valid}/${prevTrust.threshold} keys of root v${v - 1} (a root must be signed by the previous root's threshold too)`,
+          'root',
+        );
+      }
+    } else if (previous && v < trusted) {
+      const prevTrust = trustFromEntry(previous.signed.keys as JSONObject, (previous.signed.roles as JSONObject).root as JSONObject);
+      if (countValid(entry.envelope, prevTrust).valid < prevTrust.threshold) {
+        older.add('THRESHOLD_UNMET', `root v${v} is not signed by the threshold of root v${v - 1}`, 'root');
+      }
+    }
+    previous = entry.envelope;
+  }
+  for (const problem of older.problems) {
+    c.warnings.push(`root history before the trusted root v${trusted} (clients start at v${trusted}): ${problem.message}`);
+  }
+}
+
 function fileDigest(path: string, algorithm: string): string {
   return createHash(algorithm).update(readFileSync(path)).digest('hex');
 }
@@ -168,67 +317,18 @@ export async function verifyRepository(dir: string, options: VerifyOptions = {})
   const c = new Collector();
   const roles: RoleSummary[] = [];
   const view: RepositoryView = { rootHistory: new Map(), roles: new Map(), targets: [] };
+  const trustedRootVersion = options.trustedRootVersion ?? loadConfig(dir).trustedRootVersion ?? 1;
+  const keyIdsSeen = new Map<string, { material: string; where: string }>();
 
-  // ---- root chain
+  // ---- root chain, from the root version clients embed
   const rootFile = readRoleFile(dir, 'root', c);
-  const historyDir = join(dir, 'metadata', 'root_history');
-  const history = new Map<number, { envelope: Envelope; bytes: Buffer }>();
-  if (existsSync(historyDir)) {
-    for (const name of readdirSync(historyDir)) {
-      const match = /^(\d+)\.root\.json$/.exec(name);
-      if (!match) continue;
-      const rel = `metadata/root_history/${name}`;
-      const bytes = readFileSync(join(historyDir, name));
-      try {
-        history.set(Number(match[1]), { envelope: parseEnvelope(bytes, 'root', rel), bytes });
-      } catch (error) {
-        c.add('METADATA_MALFORMED', (error as Error).message, 'root');
-      }
-    }
-  }
   let root: Envelope | undefined = rootFile?.envelope;
   if (rootFile) {
-    const current = rootFile.envelope.signed.version as number;
-    const inHistory = history.get(current);
-    if (!inHistory) {
-      if (current === 1 && history.size === 0) history.set(1, rootFile);
-      else c.add('ROOT_HISTORY', `metadata/root_history/${current}.root.json is missing (every root version must be kept)`, 'root');
-    } else if (!canonicalBytes(inHistory.envelope).equals(canonicalBytes(rootFile.envelope))) {
-      c.add('ROOT_HISTORY', `metadata/root.json differs from metadata/root_history/${current}.root.json`, 'root');
-    }
-    let previous: Envelope | undefined;
-    for (let v = 1; v <= current; v++) {
-      const entry = v === current && !history.get(v) ? rootFile : history.get(v);
-      if (!entry) {
-        c.add('ROOT_HISTORY', `metadata/root_history/${v}.root.json is missing: the root chain 1..${current} is broken`, 'root');
-        previous = undefined;
-        continue;
-      }
-      const signed = entry.envelope.signed;
-      if (signed.version !== v) c.add('ROOT_CHAIN', `root_history/${v}.root.json holds version ${signed.version as number}`, 'root');
-      const own = trustFromEntry(signed.keys as JSONObject, (signed.roles as JSONObject).root as JSONObject);
-      const ownCount = countValid(entry.envelope, own);
-      if (ownCount.valid < own.threshold) {
-        c.add('THRESHOLD_UNMET', `root v${v} is signed by ${ownCount.valid}/${own.threshold} of its own root keys`, 'root');
-      }
-      if (previous) {
-        const prevTrust = trustFromEntry(previous.signed.keys as JSONObject, (previous.signed.roles as JSONObject).root as JSONObject);
-        const prevCount = countValid(entry.envelope, prevTrust);
-        if (prevCount.valid < prevTrust.threshold) {
-          c.add(
-            'THRESHOLD_UNMET',
-            `root v${v} is signed by ${prevCount.valid}/${prevTrust.threshold} keys of root v${v - 1} (a root must be signed by the previous root's threshold too)`,
-            'root',
-          );
-        }
-      }
-      view.rootHistory.set(v, entry.bytes);
-      previous = entry.envelope;
-    }
+    checkRootChain(dir, rootFile, trustedRootVersion, c, view);
     root = rootFile.envelope;
     const signed = root.signed;
     if (signed.consistent_snapshot !== true) c.add('CONSISTENT_SNAPSHOT', 'root.consistent_snapshot must be true', 'root');
-    checkKeys(signed.keys, 'root', c);
+    checkKeys(signed.keys, 'root', c, keyIdsSeen);
     for (const role of ['root', 'targets', 'snapshot', 'timestamp']) {
       const entry = (signed.roles as JSONObject)[role];
       if (!isJSONObject(entry)) {
@@ -371,7 +471,7 @@ export async function verifyRepository(dir: string, options: VerifyOptions = {})
     }
     const delegations = envelope.signed.delegations;
     if (!isJSONObject(delegations)) continue;
-    checkKeys(delegations.keys, role, c);
+    checkKeys(delegations.keys, role, c, keyIdsSeen);
     const keys = (delegations.keys ?? {}) as JSONObject;
     const ancestors = [...frame.ancestors, role];
     const model = Targets.fromJSON({ ...envelope.signed, targets: {} }).delegations; // without the (quadratic) targets table
@@ -389,8 +489,11 @@ export async function verifyRepository(dir: string, options: VerifyOptions = {})
       for (let i = children.length - 1; i >= 0; i--) {
         const child = children[i]!;
         const name = String(child.name);
-        if (name.includes('.') || name.includes('/'))
-          c.add('ROLE_NAME_INVALID', `${role} delegates to "${name}": role names cannot contain "." or "/"`, role);
+        const nameProblem = roleNameProblem(name);
+        if (nameProblem) {
+          c.add('ROLE_NAME_INVALID', `${role} delegates to ${JSON.stringify(name)}: the role name ${nameProblem}`, role);
+          continue;
+        }
         const delegated = model?.roles?.[name];
         const trust = trustFromEntry(keys, child);
         checkThresholdSane(trust, name, role, c);
@@ -438,14 +541,16 @@ export async function verifyRepository(dir: string, options: VerifyOptions = {})
       ran: false,
       reason: `skipped: snapshot lists ${view.roles.size - 2} roles, which tuf-js parses in quadratic time (--client always runs it)`,
     };
-  } else if (validForDays > 0 || options.now) {
-    client = { ran: false, reason: 'skipped: the client checks against the real clock only' };
+  } else if (validForDays > 0) {
+    client = { ran: false, reason: 'skipped: the client checks the repository as it is now, not days ahead' };
   } else {
     // Loaded only when it runs: tuf-js adds ~30 ms to every tufctl start otherwise.
     const { runClientCheck } = await import('./client-check.js');
     client = await runClientCheck(view, {
       downloadTargets: mode === 'always' || (mode === 'auto' && totalTargets <= 2000),
       fullWalk: mode === 'always' || (mode === 'auto' && view.roles.size <= 256),
+      trustedRootVersion,
+      ...(options.now ? { now: options.now } : {}),
     });
     if (!client.ok) c.add('CLIENT_REJECTED', `tuf-js client rejected the repository: ${client.reason ?? 'unknown reason'}`);
   }

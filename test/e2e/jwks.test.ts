@@ -11,7 +11,7 @@ import { mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSy
 import { join, relative } from 'node:path';
 import { calculateJwkThumbprint, type JWK } from 'jose';
 import { TufctlError } from '../../src/errors.js';
-import { formatProblem } from '../../src/trust/problems.js';
+import { formatProblemLine } from '../../src/trust/problems.js';
 import { addIssuer, issuerDirectory, listIssuers, revokeJwk, syncIssuers } from '../../src/jwks/sync.js';
 import { validateJwksFiles } from '../../src/jwks/validate-files.js';
 import { readJson, tempDir } from '../helpers/harness.js';
@@ -585,7 +585,7 @@ test('validateJwksFiles finds tampering in committed ledger.json and jwks.json, 
     writeFileSync(ledgerPath, ledgerText);
     writeFileSync(jwksPath, jwksText);
   };
-  const printed = (): string => validateJwksFiles(repo).map(formatProblem).join('\n');
+  const printed = (): string => validateJwksFiles(repo).map(formatProblemLine).join('\n');
   const ledgerFile = `targets/jwks/${dir}/ledger.json`;
   const jwksFile = `targets/jwks/${dir}/jwks.json`;
   const ledger = JSON.parse(ledgerText);

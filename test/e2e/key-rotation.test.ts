@@ -351,9 +351,9 @@ test('the editor allows snapshot/timestamp below the base version only when root
 
     // A key added next to the old one is no rotation: clients could still verify their cached timestamp.
     ok(['key', 'generate', '--out', join(fx.keys, 'online2.pem')]);
-    const { keyId, key } = readPublicKeyFile(join(fx.keys, 'online2.pub.pem'));
+    const { key } = readPublicKeyFile(join(fx.keys, 'online2.pub.pem'));
     const partial = Repository.open(cwd);
-    addKey(partial, 'timestamp', keyId, key);
+    addKey(partial, 'timestamp', key);
     lower(partial);
     assert.throws(
       () => partial.finalize(),
@@ -362,7 +362,7 @@ test('the editor allows snapshot/timestamp below the base version only when root
 
     // Rotated in the same change: the lower version stands, and is not bumped by later edits in the change.
     const rotated = Repository.open(cwd);
-    rotateOnlineKey(rotated, keyId, key);
+    rotateOnlineKey(rotated, key);
     lower(rotated);
     rotated.finalize();
     assert.equal(rotated.version('timestamp'), 1);
@@ -392,7 +392,7 @@ test('the editor allows snapshot/timestamp below the base version only when root
       ok(['key', 'generate', '--out', join(young.keys, 'online2.pem')]);
       const k2 = readPublicKeyFile(join(young.keys, 'online2.pub.pem'));
       const repo = Repository.open(young.repo);
-      const result = recoverFastForward(repo, k2.keyId, k2.key);
+      const result = recoverFastForward(repo, k2.key);
       assert.deepEqual(result.reset, { snapshot: { from: 1, to: 1 }, timestamp: { from: 1, to: 2 } });
       assert.deepEqual(repo.signed('timestamp').meta, { 'snapshot.json': { version: 1 } });
     } finally {

@@ -9,7 +9,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -112,7 +112,10 @@ test('status --html: every role, version and timeline bar, rendered by headless 
     const cwd = fx.repo;
     for (const name of ['doi', 'pkgs', 'bins']) ok(['key', 'generate', '--out', join(fx.keys, `${name}.pem`)]);
     // A delegated role whose key owner is markup, and a set of hashed bins below a path-delegated role.
-    ok(['delegate', 'add', 'doi', '--paths', 'doi/*', '--key', join(fx.keys, 'doi.pub.pem'), '--owner', '@a<script>'], { cwd });
+    ok(['delegate', 'add', 'doi', '--paths', 'doi/*', '--key', join(fx.keys, 'doi.pub.pem'), '--owner', '@a'], { cwd });
+    // Commands refuse such an owner; a pull request can still write one into the metadata.
+    const targetsFile = join(cwd, 'metadata', 'targets.json');
+    writeFileSync(targetsFile, readFileSync(targetsFile, 'utf8').replace('"@a"', '"@a<script>"'));
     ok(['delegate', 'add', 'pkgs', '--paths', 'pkgs/*', '--key', join(fx.keys, 'pkgs.pub.pem')], { cwd });
     ok(['delegate', 'add', 'pkgbin', '--bins', '8', '--from', 'pkgs', '--key', join(fx.keys, 'bins.pub.pem')], { cwd });
     // doi stays unsigned: the page must name its missing signer.
@@ -213,6 +216,7 @@ test('status --html: every role, version and timeline bar, rendered by headless 
 test('status page escapes user-controlled text and is deterministic', () => {
   const status: RepositoryStatus = {
     now: '2030-01-01T00:00:00.000Z',
+    trustedRootVersion: 1,
     ok: false,
     roles: [
       {

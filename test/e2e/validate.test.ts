@@ -49,7 +49,7 @@ test('a policy PR: waiting for @alice, signed, ready, merged, published, fetched
     assert.equal(asJson.json.result, 'waiting');
     assert.deepEqual(
       asJson.json.waiting.find((w: { role: string }) => w.role === 'targets'),
-      { role: 'targets', from: ['@alice'] },
+      { role: 'targets', from: ['@alice'], needed: 1 },
     );
 
     // The signer signs what the branch changed (the base ref counts, not HEAD) and nothing twice.

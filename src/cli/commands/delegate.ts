@@ -2,6 +2,7 @@
 import type { Argv } from 'yargs';
 import { addDelegation, removeDelegation } from '../../edit/delegations.js';
 import { readPublicKeyFile } from '../../keys/key-files.js';
+import { roleLayoutProblem } from '../../oci/layout-rules.js';
 import { describeOutcome, emit, runEdit, type EditArgs } from '../context.js';
 
 export function register(cli: Argv): Argv {
@@ -59,9 +60,12 @@ export function register(cli: Argv): Argv {
           });
           const what =
             created.length === 1 ? `role ${created[0]}` : `${created.length} hashed bins ${created[0]} … ${created[created.length - 1]}`;
-          emit(args, [`${args.from} now delegates to ${what}`, ...describeOutcome(outcome)], {
+          const layout = created[0] === undefined ? undefined : roleLayoutProblem(created[0]);
+          const warnings = layout ? [`role name ${JSON.stringify(created[0])} ${layout}: publish to a registry will refuse it`] : [];
+          emit(args, [`${args.from} now delegates to ${what}`, ...warnings.map((w) => `warning: ${w}`), ...describeOutcome(outcome)], {
             ok: true,
             created: created.length <= 64 ? created : created.length,
+            warnings,
             ...outcome,
           });
         },

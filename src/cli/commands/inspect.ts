@@ -6,8 +6,9 @@ import { exportRepository } from '../../export.js';
 import { writeFileAtomic } from '../../fs-atomic.js';
 import { renderStatusPage } from '../../status-page.js';
 import { repositoryStatus, type RoleStatus } from '../../status.js';
+import { describeNeeds, needOf } from '../../edit/signing.js';
 import { verifyRepository, type VerifyReport } from '../../verify/verify-repository.js';
-import { emit, nowFrom, openRepository, repoDir, type GlobalArgs } from '../context.js';
+import { emit, nowFrom, openRepository, repoDir, trustedRootFrom, type GlobalArgs } from '../context.js';
 
 function statusLine(r: RoleStatus): string {
   const mark = (ok: boolean): string => (ok ? '✓' : '✗');
@@ -22,8 +23,8 @@ function statusLine(r: RoleStatus): string {
       : r.state === 'expired'
         ? 'EXPIRED'
         : 'IN SIGNING PERIOD: re-sign now';
-  const missing = [...new Set([...(r.previous?.missing ?? []), ...r.missing])];
-  return `${r.role.padEnd(12)} v${String(r.version).padEnd(5)} expires ${r.expires} (${state})  ${sig}${missing.length ? `  waiting for ${missing.join(', ')}` : ''}`;
+  const who = describeNeeds(needOf(r), r.previous ? needOf(r.previous) : undefined);
+  return `${r.role.padEnd(12)} v${String(r.version).padEnd(5)} expires ${r.expires} (${state})  ${sig}${who ? `  waiting for ${who}` : ''}`;
 }
 
 function reportLines(report: VerifyReport): string[] {
@@ -57,8 +58,9 @@ export function register(cli: Argv): Argv {
       (argv) => {
         const args = argv as unknown as GlobalArgs & { html?: string };
         const repo = openRepository(args, { git: false });
-        const status = repositoryStatus(repo);
+        const status = repositoryStatus(repo, trustedRootFrom(args));
         const lines = status.roles.map(statusLine);
+        if (status.trustedRootVersion > 1) lines.push(`clients embed root v${status.trustedRootVersion}: older roots are not checked`);
         if (args.html !== undefined) {
           const file = resolve(args.html);
           writeFileAtomic(file, renderStatusPage(status, { repositoryName: basename(resolve(repo.dir)) }));
@@ -84,6 +86,7 @@ export function register(cli: Argv): Argv {
           now: args.now ? nowFrom(args) : undefined,
           validForDays: args['valid-for'],
           client: args.client,
+          ...trustedRootFrom(args),
         });
         if (!report.ok) {
           if (args.json) {
@@ -105,7 +108,10 @@ export function register(cli: Argv): Argv {
       (y) => y.positional('outdir', { type: 'string', demandOption: true }),
       async (argv) => {
         const args = argv as unknown as GlobalArgs & { outdir: string };
-        const result = await exportRepository(repoDir(args), args.outdir, { now: args.now ? nowFrom(args) : undefined });
+        const result = await exportRepository(repoDir(args), args.outdir, {
+          now: args.now ? nowFrom(args) : undefined,
+          ...trustedRootFrom(args),
+        });
         emit(
           args,
           [

@@ -5,7 +5,7 @@ import { addKey, removeKey, setPeriods, setThreshold } from '../../edit/role-tru
 import { generateKeyPair, readPublicKeyFile, writeKeyPair } from '../../keys/key-files.js';
 import { KEY_TYPES, type KeyType } from '../../keys/tuf-key.js';
 import type { Repository } from '../../metadata/repository.js';
-import { isTopLevelRole } from '../../metadata/role-names.js';
+import { isTopLevelRole, roleNameProblem } from '../../metadata/role-names.js';
 import { UsageError } from '../../errors.js';
 import { describeResign, revokeKey, type KeyRevocationResult } from '../../edit/key-revocation.js';
 import { rotateOnlineKey, signRotatedRoles, type OnlineKeyRotation, type RotatedSigning } from '../../edit/online-key.js';
@@ -91,10 +91,11 @@ export function register(cli: Argv): Argv {
               .option('online-uri', { type: 'string', describe: 'Online key URI (x-tuf-on-ci-online-uri), for snapshot/timestamp keys' }),
           async (argv) => {
             const args = argv as unknown as EditArgs & { role: string; pubkey: string; owner?: string; 'online-uri'?: string };
-            const { keyId, key } = readPublicKeyFile(args.pubkey);
+            const { key } = readPublicKeyFile(args.pubkey);
             let added = false;
+            let keyId = '';
             const outcome = await runEdit(args, (repo) => {
-              added = addKey(repo, args.role, keyId, key, { owner: args.owner, onlineUri: args['online-uri'] });
+              ({ added, keyId } = addKey(repo, args.role, key, { owner: args.owner, onlineUri: args['online-uri'] }));
             });
             emit(args, [added ? `${args.role} now trusts ${keyId}` : `${args.role} already trusts ${keyId}`, ...describeOutcome(outcome)], {
               ok: true,
@@ -155,9 +156,9 @@ export function register(cli: Argv): Argv {
               ),
           async (argv) => {
             const args = argv as unknown as EditArgs & { 'new-key': string; 'online-uri'?: string };
-            const { keyId, key } = readPublicKeyFile(args['new-key']);
+            const { key } = readPublicKeyFile(args['new-key']);
             const { result, outcome } = await runRotation(args, (repo) =>
-              rotateOnlineKey(repo, keyId, key, args['online-uri'] !== undefined ? { onlineUri: args['online-uri'] } : {}),
+              rotateOnlineKey(repo, key, args['online-uri'] !== undefined ? { onlineUri: args['online-uri'] } : {}),
             );
             emit(args, [...describeRotation(result, outcome), ...describeOutcome(outcome)], { ok: true, ...result, ...outcome });
           },
@@ -191,7 +192,8 @@ export function register(cli: Argv): Argv {
           .option('signing-period', { type: 'number', describe: 'Days before expiry when re-signing is due (default: half the period)' }),
       async (argv) => {
         const args = argv as unknown as EditArgs & { role: string; period: number; 'signing-period'?: number };
-        if (!isTopLevelRole(args.role) && args.role.includes('.')) throw new UsageError(`unknown role "${args.role}"`, 'ROLE_UNKNOWN');
+        if (!isTopLevelRole(args.role) && roleNameProblem(args.role))
+          throw new UsageError(`unknown role ${JSON.stringify(args.role)}`, 'ROLE_UNKNOWN');
         const periods = { expiryDays: args.period, signingDays: args['signing-period'] ?? Math.max(1, Math.floor(args.period / 2)) };
         let changed = false;
         const outcome = await runEdit(args, (repo) => {

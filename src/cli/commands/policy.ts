@@ -3,7 +3,7 @@ import type { Argv } from 'yargs';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { TrustDataError } from '../../errors.js';
-import { errorsOf, formatProblem } from '../../trust/problems.js';
+import { errorsOf, formatProblem, formatProblemLine } from '../../trust/problems.js';
 import type { PromoteResult } from '../../trust/promote.js';
 import { describeOutcome, describeTrust, emit, openRepository, repoDir, runTrustEdit, type EditArgs, type GlobalArgs } from '../context.js';
 
@@ -24,14 +24,14 @@ export function register(cli: Argv): Argv {
           const errors = errorsOf(problems);
           if (errors.length > 0 && !args.json) {
             for (const warning of problems.filter((p) => p.severity === 'warning'))
-              process.stderr.write(`tufctl: ${formatProblem(warning)}\n`);
+              process.stderr.write(`tufctl: ${formatProblemLine(warning)}\n`);
             throw new TrustDataError(
               'TRUST_INVALID',
               `trust data does not validate (${errors.length} problem${errors.length === 1 ? '' : 's'})`,
               errors.map(formatProblem),
             );
           }
-          const lines = problems.map(formatProblem);
+          const lines = problems.map(formatProblemLine);
           if (errors.length === 0) lines.push('trust data is valid');
           emit(args, lines, { ok: errors.length === 0, problems });
           if (errors.length > 0) process.exitCode = 1;

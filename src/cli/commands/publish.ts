@@ -4,7 +4,7 @@ import type { ClientOptions } from '../../client.js';
 import { loadConfig } from '../../config.js';
 import { VerificationError } from '../../errors.js';
 import type { PublishEvent } from '../../oci/publish.js';
-import { emit, nowFrom, repoDir, type GlobalArgs } from '../context.js';
+import { emit, nowFrom, repoDir, trustedRootFrom, type GlobalArgs } from '../context.js';
 
 interface PublishArgs extends GlobalArgs {
   to?: string;
@@ -74,6 +74,7 @@ export function register(cli: Argv): Argv {
           metadataRepository: config.metadataRepository,
           targetsRepository: config.targetsRepository,
           now: args.now ? nowFrom(args) : undefined,
+          ...trustedRootFrom(args),
           onProgress: progressPrinter(args),
         });
         const v = report.versions;
@@ -110,6 +111,7 @@ export function register(cli: Argv): Argv {
               ...clientOptions(args),
               target: args.target,
               out: args.out,
+              ...(args.now ? { now: nowFrom(args) } : {}),
             });
             emit(args, [`${result.target}: ${result.length} bytes, sha256 ${result.sha256 ?? '?'} verified -> ${result.out}`], {
               ok: true,

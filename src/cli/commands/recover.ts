@@ -31,9 +31,9 @@ export function register(cli: Argv): Argv {
           'recover --fast-forward needs --new-key PUB.pem: the online key must be rotated, or clients would keep refusing the reset versions (tufctl key generate --out online2.pem)',
         );
       }
-      const { keyId, key } = readPublicKeyFile(args['new-key']);
+      const { key } = readPublicKeyFile(args['new-key']);
       const { result, outcome } = await runRotation(args, (repo) =>
-        recoverFastForward(repo, keyId, key, args['online-uri'] !== undefined ? { onlineUri: args['online-uri'] } : {}),
+        recoverFastForward(repo, key, args['online-uri'] !== undefined ? { onlineUri: args['online-uri'] } : {}),
       );
       const lines = [
         ...describeRotation(result, outcome),

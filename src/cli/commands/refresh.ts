@@ -2,7 +2,7 @@
 import type { Argv } from 'yargs';
 import { loadConfig } from '../../config.js';
 import type { OnlineDecision } from '../../refresh/decide.js';
-import { emit, nowFrom, onlineSigners, openRepository, repoDir, type GlobalArgs } from '../context.js';
+import { emit, nowFrom, onlineSigners, openRepository, repoDir, trustedRootFrom, type GlobalArgs } from '../context.js';
 
 interface RefreshArgs extends GlobalArgs {
   publish?: string;
@@ -53,6 +53,7 @@ export function register(cli: Argv): Argv {
         const report = await refresh({
           repoDir: dir,
           now: nowFrom(args),
+          ...trustedRootFrom(args),
           ...(target ? { target } : {}),
           metadataRepository: config.metadataRepository,
           targetsRepository: config.targetsRepository,

@@ -9,7 +9,7 @@ import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { UsageError } from '../../errors.js';
 import { assertGitRepository } from '../../git/git-repo.js';
-import { nowFrom, repoDir, type GlobalArgs } from '../context.js';
+import { nowFrom, repoDir, trustedRootFrom, type GlobalArgs } from '../context.js';
 
 interface ValidateArgs extends GlobalArgs {
   base: string;
@@ -55,7 +55,7 @@ export function register(cli: Argv): Argv {
         throw error;
       }
       try {
-        const report = await validateChange(base, head, { now });
+        const report = await validateChange(base, head, { now, ...trustedRootFrom(args) });
         const format = args.format ?? (args.json ? 'json' : 'text');
         const json = { ok: true, ...report };
         const body =
