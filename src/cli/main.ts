@@ -59,7 +59,8 @@ export async function main(argv: string[]): Promise<number> {
       type: 'string',
       array: true,
       default: [] as string[],
-      describe: 'Private key file to sign with (repeatable); keys also come from TUFCTL_KEY_<NAME>',
+      describe:
+        'Key to sign with (repeatable): a private key file, or a hardware key as a pkcs11: URI (RFC 7512); keys also come from TUFCTL_KEY_<NAME>',
       global: true,
     })
     .option('sign', {

@@ -8,6 +8,8 @@ import { readFileSync, existsSync } from 'node:fs';
 import { KeyError } from '../errors.js';
 import { writeFileAtomic } from '../fs-atomic.js';
 import { type KeyType, type TufKeyJSON, KEY_TYPES, keyIdOf, tufKeyFromPublicKey } from './tuf-key.js';
+import { isPkcs11Uri } from './pkcs11-uri.js';
+import { readPkcs11PublicKey } from './pkcs11-signer.js';
 
 export interface GeneratedKey {
   keyId: string;
@@ -89,7 +91,9 @@ export function parsePublicKeyPem(text: string, source: string): { keyId: string
   return { keyId: keyIdOf(key), key };
 }
 
+/** A public key from a PEM file, or from a hardware token when `path` is a `pkcs11:` URI. */
 export function readPublicKeyFile(path: string): { keyId: string; key: TufKeyJSON } {
+  if (isPkcs11Uri(path)) return readPkcs11PublicKey(path);
   return parsePublicKeyPem(readKeyFile(path), path);
 }
 

@@ -1,6 +1,7 @@
 /**
  * The `Signer` interface every signing path goes through, and the signers of
- * this package: private keys from files and from environment variables.
+ * this package: private keys from files and from environment variables, and
+ * hardware keys named by `pkcs11:` URIs (pkcs11-signer.ts).
  *
  * A signer knows its public TUF key (hence its key id) and signs bytes
  * asynchronously, so remote signers (cloud KMS, hardware tokens) fit the same
@@ -9,6 +10,8 @@
 import { createPublicKey, sign as cryptoSign, constants, KeyObject } from 'node:crypto';
 import { type TufKeyJSON, keyIdOf, tufKeyFromPublicKey } from './tuf-key.js';
 import { parsePrivateKeyPem, readPrivateKeyFile } from './key-files.js';
+import { isPkcs11Uri } from './pkcs11-uri.js';
+import { Pkcs11Signer } from './pkcs11-signer.js';
 
 export interface Signer {
   /** TUF key id of the public key (sha256 of the canonical key). */
@@ -67,7 +70,9 @@ export class LocalKeySigner implements Signer {
   }
 }
 
-export function signerFromFile(path: string): Signer {
+/** A signer for a `--key` value: a private key file, or a hardware key named by a `pkcs11:` URI. */
+export function signerFromFile(path: string, env: NodeJS.ProcessEnv = process.env): Signer {
+  if (isPkcs11Uri(path)) return new Pkcs11Signer(path, env);
   return new LocalKeySigner(readPrivateKeyFile(path), path);
 }
 
@@ -92,7 +97,7 @@ export function signersFromEnvironment(env: NodeJS.ProcessEnv = process.env): Si
 /** Signers from `--key` files plus the environment, de-duplicated by key id. */
 export function collectSigners(keyFiles: readonly string[] = [], env: NodeJS.ProcessEnv = process.env): Signer[] {
   const byId = new Map<string, Signer>();
-  for (const signer of [...keyFiles.map(signerFromFile), ...signersFromEnvironment(env)]) {
+  for (const signer of [...keyFiles.map((file) => signerFromFile(file, env)), ...signersFromEnvironment(env)]) {
     if (!byId.has(signer.keyId)) byId.set(signer.keyId, signer);
   }
   return [...byId.values()];

@@ -86,7 +86,11 @@ export function register(cli: Argv): Argv {
           (k) =>
             k
               .positional('role', { type: 'string', demandOption: true })
-              .positional('pubkey', { type: 'string', demandOption: true, describe: 'Public key file (SPKI PEM)' })
+              .positional('pubkey', {
+                type: 'string',
+                demandOption: true,
+                describe: 'Public key file (SPKI PEM), or a hardware key as a pkcs11: URI (read from the token, no PIN needed)',
+              })
               .option('owner', { type: 'string', describe: 'Key owner handle, e.g. @alice (x-tuf-on-ci-keyowner)' })
               .option('online-uri', { type: 'string', describe: 'Online key URI (x-tuf-on-ci-online-uri), for snapshot/timestamp keys' }),
           async (argv) => {
