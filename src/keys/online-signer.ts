@@ -5,6 +5,8 @@
  * 2. the environment variable `TUFCTL_ONLINE_KEY`: a PEM private key;
  * 3. the key's `x-tuf-on-ci-online-uri` in root, by URI scheme:
  *    - `awskms:<key ARN | key id | alias/NAME>` (also `awskms://…`): AWS KMS;
+ *    - `gcpkms:projects/P/locations/L/keyRings/R/cryptoKeys/K/cryptoKeyVersions/N`:
+ *      Google Cloud KMS;
  *    - `file:<path>` (or `file:///abs/path`): a PEM private key file;
  *    - `env:<VAR>`: a PEM private key in that environment variable;
  *    - any scheme added with `registerOnlineSignerScheme` (the extension
@@ -18,6 +20,7 @@
 import { fileURLToPath } from 'node:url';
 import { KeyError } from '../errors.js';
 import { AwsKmsSigner, type AwsKmsOptions } from './aws-kms-signer.js';
+import { GcpKmsSigner, type GcpKmsOptions } from './gcp-kms-signer.js';
 import { parsePrivateKeyPem } from './key-files.js';
 import { LocalKeySigner, signerFromFile, type Signer } from './signer.js';
 import { type TufKeyJSON, ONLINE_URI_FIELD, keyIdOf, publicKeyObjectOf, spkiDerOf } from './tuf-key.js';
@@ -32,6 +35,8 @@ export interface OnlineSignerOptions {
   env?: NodeJS.ProcessEnv;
   /** AWS KMS settings for `awskms:` URIs (region, endpoint, timeouts, credentials). */
   kms?: AwsKmsOptions;
+  /** Google Cloud KMS settings for `gcpkms:` URIs (endpoint, credentials, timeouts). */
+  gcpKms?: GcpKmsOptions;
   /** The id root lists the key under (default keyIdOf(key)); the returned signer carries this id. */
   keyId?: string;
 }
@@ -107,7 +112,7 @@ export async function onlineSignerFor(key: TufKeyJSON, options: OnlineSignerOpti
     throw new KeyError(
       'USAGE',
       `no signer for online key ${id.slice(0, 12)}: give --key FILE, set ${ONLINE_KEY_ENV} to the PEM private key, ` +
-        `or set ${ONLINE_URI_FIELD} on the key in root (awskms:…, file:…, env:…)`,
+        `or set ${ONLINE_URI_FIELD} on the key in root (awskms:…, gcpkms:…, file:…, env:…)`,
     );
   }
   const { scheme, reference } = parseOnlineUri(uri);
@@ -223,6 +228,13 @@ function awsKmsSigner(request: OnlineSignerRequest): Promise<Signer> {
   return AwsKmsSigner.create(keyRef, { env: request.env, ...request.options.kms, source: request.uri });
 }
 
+function gcpKmsSigner(request: OnlineSignerRequest): Promise<Signer> {
+  // gcpkms:projects/…/cryptoKeyVersions/N as tuf-on-ci (securesystemslib's GCPSigner) writes it; also gcpkms://… and gcpkms:///….
+  const name = request.reference.startsWith('/') ? request.reference.slice(1) : request.reference;
+  return GcpKmsSigner.create(name, { env: request.env, ...request.options.gcpKms, source: request.uri });
+}
+
 registerOnlineSignerScheme('awskms', awsKmsSigner);
+registerOnlineSignerScheme('gcpkms', gcpKmsSigner);
 registerOnlineSignerScheme('file', fileSigner);
 registerOnlineSignerScheme('env', envSigner);

@@ -411,7 +411,7 @@ function derLength(length: number): Buffer {
 }
 
 /** ECDSA over a digest (FIPS 186-4 6.4), DER-encoded as KMS returns it. */
-function ecdsaSignDigest(privateKey: KeyObject, digest: Buffer): Buffer {
+export function ecdsaSignDigest(privateKey: KeyObject, digest: Buffer): Buffer {
   const curve = CURVES[privateKey.asymmetricKeyDetails?.namedCurve ?? ''];
   if (!curve) throw new KmsError('ValidationException', 'unsupported curve');
   const d = toBigInt(Buffer.from(String(privateKey.export({ format: 'jwk' }).d), 'base64url'));
@@ -442,7 +442,7 @@ function mgf1(hash: string, seed: Buffer, length: number): Buffer {
 }
 
 /** RSASSA-PSS over a digest: EMSA-PSS-ENCODE with salt length = digest length, then m^d mod n. */
-function rsaPssSignDigest(privateKey: KeyObject, hash: string, mHash: Buffer): Buffer {
+export function rsaPssSignDigest(privateKey: KeyObject, hash: string, mHash: Buffer): Buffer {
   const modBits = privateKey.asymmetricKeyDetails?.modulusLength ?? 0;
   const k = Math.ceil(modBits / 8);
   const emBits = modBits - 1;
