@@ -6,6 +6,7 @@
  * freeze is detected across runs, not just within one.
  */
 import { pinReferenceTime } from './verify/reference-time.js';
+import { pathInside } from './fs-paths.js';
 import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
 import { homedir } from 'node:os';
@@ -111,7 +112,7 @@ export async function clientFetch(options: ClientOptions & { target: string; out
     await client.updater.refresh();
     const info = await client.updater.getTargetInfo(options.target);
     if (!info) throw new TufctlError('TARGET_NOT_FOUND', `no trusted target "${options.target}" in ${options.from}`);
-    const out = resolve(options.out ?? join(client.targetDir, ...options.target.split('/')));
+    const out = resolve(options.out ?? pathInside(client.targetDir, ...options.target.split('/')));
     mkdirSync(dirname(out), { recursive: true });
     const tmp = `${out}.download`;
     await client.updater.downloadTarget(info, tmp);

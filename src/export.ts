@@ -11,7 +11,8 @@
  * timestamp meta stay valid.
  */
 import { copyFileSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
-import { basename, join, resolve } from 'node:path';
+import { basename, resolve } from 'node:path';
+import { pathInside } from './fs-paths.js';
 import { VerificationError, UsageError } from './errors.js';
 import { writeFileAtomic } from './fs-atomic.js';
 import { Repository } from './metadata/repository.js';
@@ -43,30 +44,31 @@ export async function exportRepository(
       report.problems.map((p) => p.message),
     );
   }
-  const metadataDir = join(outDir, 'metadata');
+  // Every file name below comes from the metadata: each is joined inside its root or refused (fs-paths.ts).
+  const metadataDir = pathInside(outDir, 'metadata');
   mkdirSync(metadataDir, { recursive: true });
   let metadataFiles = 0;
   for (const [version, bytes] of view.rootHistory) {
-    writeFileAtomic(join(metadataDir, `${version}.root.json`), bytes);
+    writeFileAtomic(pathInside(metadataDir, `${version}.root.json`), bytes);
     metadataFiles++;
   }
   for (const [role, { bytes, version }] of view.roles) {
-    writeFileAtomic(join(metadataDir, role === 'timestamp' ? 'timestamp.json' : `${version}.${role}.json`), bytes);
+    writeFileAtomic(pathInside(metadataDir, role === 'timestamp' ? 'timestamp.json' : `${version}.${role}.json`), bytes);
     metadataFiles++;
   }
   let targetFiles = 0;
   for (const target of view.targets) {
     if (!target.file) continue;
-    const slash = target.path.lastIndexOf('/');
-    const dir = join(outDir, 'targets', ...(slash >= 0 ? target.path.slice(0, slash).split('/') : []));
-    const name = target.path.slice(slash + 1);
+    const segments = target.path.split('/');
+    const name = segments.pop()!;
+    const dir = pathInside(outDir, 'targets', ...segments);
     mkdirSync(dir, { recursive: true });
     for (const hash of new Set(Object.values(target.hashes))) {
-      copyFileSync(target.file, join(dir, `${hash}.${name}`));
+      copyFileSync(target.file, pathInside(dir, `${hash}.${name}`));
       targetFiles++;
     }
   }
-  const statusPage = join(outDir, 'status.html');
+  const statusPage = pathInside(outDir, 'status.html');
   const status = repositoryStatus(Repository.open(repoDir, { now: options.now ?? new Date(), git: false }));
   writeFileAtomic(statusPage, renderStatusPage(status, { repositoryName: basename(resolve(repoDir)) }));
   return { outDir, metadataFiles, targetFiles, statusPage, report };

@@ -21,10 +21,32 @@ export function targetPathProblem(path: string): string | undefined {
   if (/[\u061c\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]/.test(path)) {
     return 'contains invisible or bidirectional-override characters (a name must read as it is)';
   }
+  // Clients build URLs from target paths: these would be read as a query, a fragment or an escape.
+  if (/[?#%]/.test(path)) return 'contains "?", "#" or "%" (clients put target paths in URLs, where these change the meaning)';
+  if (path.normalize('NFC') !== path) return 'is not in Unicode normal form C (two spellings of one name would be two targets)';
   const segments = path.split('/');
   if (segments.some((s) => s === '')) return 'has an empty path segment';
   if (segments.some((s) => s === '..')) return 'contains a ".." segment';
   if (segments.some((s) => s === '.')) return 'contains a "." segment';
+  return undefined;
+}
+
+/** Hash algorithm names as TUF metadata uses them (sha256, sha512, blake2b-256, …). */
+const HASH_ALGORITHM = /^[a-z0-9][a-z0-9_-]{0,31}$/;
+/** Hash values: hex digits, an even number of them, at most 1,024 bits. */
+const HASH_VALUE = /^(?:[0-9a-f]{2}){1,128}$/;
+
+/**
+ * Why a target's hash entry is unacceptable, or undefined. Hash values become
+ * file names (`<hash>.<name>` in consistent snapshots), so they are held to
+ * hex digits whatever the algorithm, known or not.
+ */
+export function hashProblem(algorithm: string, value: unknown): string | undefined {
+  if (!HASH_ALGORITHM.test(algorithm))
+    return `has a hash algorithm name ${JSON.stringify(algorithm.slice(0, 40))} that is not a plain name`;
+  if (typeof value !== 'string' || !HASH_VALUE.test(value)) return `has a ${algorithm} value that is not lowercase hex`;
+  const size = { sha256: 64, sha384: 96, sha512: 128 }[algorithm];
+  if (size !== undefined && value.length !== size) return `has a ${algorithm} value of ${value.length} hex digits (expected ${size})`;
   return undefined;
 }
 

@@ -50,7 +50,14 @@ export class ViewFetcher extends BaseFetcher {
   }
 
   fetch(url: string): Promise<ReadableStream<Uint8Array<ArrayBuffer>>> {
-    const get = this.#files.get(url);
+    // tuf-js percent-encodes target paths in URLs, as a web server would receive them.
+    let key = url;
+    try {
+      key = decodeURIComponent(url);
+    } catch {
+      return Promise.reject(notFound(`not found: ${url}`));
+    }
+    const get = this.#files.get(key);
     if (!get) return Promise.reject(notFound(`not found: ${url}`));
     return Promise.resolve(streamOf(get()));
   }

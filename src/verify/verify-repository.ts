@@ -13,7 +13,7 @@
  * consistent-snapshot view (see client-check.ts).
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, readFileSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import { dirname, join, relative, sep } from 'node:path';
 import { Targets } from '@tufjs/models';
 import { TufctlError } from '../errors.js';
@@ -25,7 +25,7 @@ import { canonicalBytes, isJSONObject, type JSONObject } from '../metadata/json.
 import { parseExpiry } from '../metadata/expiry.js';
 import { parseEnvelope, trustFromEntry, type Envelope, type RoleTrust } from '../metadata/repository.js';
 import { binForTarget, binNames } from '../metadata/role-index.js';
-import { targetPathProblem } from '../targets/target-paths.js';
+import { hashProblem, targetPathProblem } from '../targets/target-paths.js';
 import type { ClientCheckResult } from './client-check.js';
 import { formatProblem } from '../trust/problems.js';
 
@@ -400,6 +400,21 @@ export async function verifyRepository(dir: string, options: VerifyOptions = {})
   // Most targets have no local file: one existence check per directory, not per target
   // (a million targets in a handful of directories that do not exist under targets/).
   const directories = new Map<string, boolean>();
+  // A target file reached through a symbolic link must still lie under targets/ (never follow one out of it).
+  const targetsRoot = existsSync(join(dir, 'targets')) ? realpathSync(join(dir, 'targets')) : join(dir, 'targets');
+  const inside = new Map<string, boolean>();
+  const leavesTargets = (file: string, path: string, role: string): boolean => {
+    const parent = dirname(file);
+    let parentInside = inside.get(parent);
+    if (parentInside === undefined) {
+      const real = realpathSync(parent);
+      inside.set(parent, (parentInside = real === targetsRoot || real.startsWith(targetsRoot + sep)));
+    }
+    const outside = !parentInside || (lstatSync(file).isSymbolicLink() && !realpathSync(file).startsWith(targetsRoot + sep));
+    if (outside)
+      c.add('TARGET_OUTSIDE_TARGETS_DIR', `targets/${path} resolves outside targets/ (a symbolic link); ${role} cannot sign it`, role);
+    return outside;
+  };
   const directoryMayHold = (file: string): boolean => {
     const parent = dirname(file);
     let exists = directories.get(parent);
@@ -445,9 +460,18 @@ export async function verifyRepository(dir: string, options: VerifyOptions = {})
         c.add('TARGET_NOT_DELEGATED', `${role}: target "${path}" is outside the paths delegated to ${role}`, role);
       }
       const target = info as JSONObject;
-      const entry: TargetEntry = { role, path, length: target.length as number, hashes: target.hashes as Record<string, string> };
+      const hashes = isJSONObject(target.hashes) ? target.hashes : {};
+      const hashProblems = Object.entries(hashes).map(([algorithm, value]) => hashProblem(algorithm, value));
+      if (Object.keys(hashes).length === 0) hashProblems.push('has no hashes');
+      const badHash = hashProblems.find((p) => p !== undefined);
+      if (badHash) {
+        // Hash values name files (`<hash>.<name>`): such an entry is never exported or published.
+        c.add('TARGET_HASH_INVALID', `${role}: target "${path}" ${badHash}`, role);
+        continue;
+      }
+      const entry: TargetEntry = { role, path, length: target.length as number, hashes: hashes as Record<string, string> };
       const local = join(dir, 'targets', ...path.split('/'));
-      if (directoryMayHold(local) && existsSync(local) && statSync(local).isFile()) {
+      if (directoryMayHold(local) && existsSync(local) && statSync(local).isFile() && !leavesTargets(local, path, role)) {
         withFiles++;
         targetFiles.add(local);
         entry.file = local;
