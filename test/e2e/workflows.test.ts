@@ -7,9 +7,10 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { git, newRepository, ok, PROJECT_DIR, tempDir, tufctlAsync, type Fixture } from '../helpers/harness.js';
+import { startGcpKms } from '../helpers/gcp-kms-server.js';
 import { startRegistry, type TestRegistry } from '../helpers/registry.js';
 import { ACTION_FILE, loadYaml, runWorkflow, type StepRecord, type WorkflowContext, type WorkflowRun } from '../helpers/workflow-runner.js';
 
@@ -32,7 +33,7 @@ function pushesOrKms(doc: any, job: any): { pushes: boolean; kms: boolean } {
   const text = JSON.stringify(job.steps);
   return {
     pushes: /git push|--push/.test(text),
-    kms: /configure-aws-credentials/.test(text) || /awskms/.test(JSON.stringify(doc)),
+    kms: /configure-aws-credentials|google-github-actions\/auth/.test(text) || /awskms|gcpkms/.test(JSON.stringify(doc)),
   };
 }
 
@@ -71,7 +72,28 @@ test('workflows and action: parse, least privilege, every uses: pinned to a comm
   for (const file of ['publish.yml', 'refresh.yml']) {
     const doc = loadYaml(join(WORKFLOWS_DIR, file));
     assert.deepEqual(doc.concurrency, { group: 'tuf-publish', 'cancel-in-progress': false }, file);
+    // The cloud logins: each selected by its repository variable, after the checkout (the GCP one writes its
+    // credentials file into it), before tufctl runs; id-token: write is the only extra permission.
+    const [job] = Object.values<any>(doc.jobs);
+    const names = job.steps.map((st: any) => st.name ?? st.uses);
+    const aws = job.steps.find((st: any) => /^aws-actions\/configure-aws-credentials@/.test(st.uses ?? ''));
+    const gcp = job.steps.find((st: any) => /^google-github-actions\/auth@/.test(st.uses ?? ''));
+    assert.equal(aws?.if, "vars.TUFCTL_AWS_ROLE_ARN != ''", `${file}: AWS login only when configured`);
+    assert.equal(gcp?.name, 'Google Cloud credentials for the KMS online key', `${file}: GCP login step`);
+    assert.equal(gcp.if, "vars.TUFCTL_GCP_WORKLOAD_IDENTITY_PROVIDER != ''", `${file}: GCP login only when configured`);
+    assert.deepEqual(gcp.with, {
+      workload_identity_provider: '${{ vars.TUFCTL_GCP_WORKLOAD_IDENTITY_PROVIDER }}',
+      service_account: '${{ vars.TUFCTL_GCP_SERVICE_ACCOUNT }}',
+    });
+    assert.equal(gcp.uses, 'google-github-actions/auth@7c6bc770dae815cd3e89ee6cdf493a5fab2cc093', `${file}: auth v3.0.0 by commit`);
+    assert.ok(
+      names.indexOf(gcp.name) > 0 && names.indexOf(gcp.name) < names.indexOf('Install tufctl'),
+      `${file}: after checkout, before tufctl`,
+    );
+    assert.deepEqual(job.permissions, { contents: 'write', 'id-token': 'write' }, `${file}: least privilege`);
+    assert.match(JSON.stringify(job.steps), /gha-creds-\*\.json.*\.git\/info\/exclude/, `${file}: the credentials file is never committed`);
   }
+  assert.match(readFileSync(join(PROJECT_DIR, 'repo-template', '.gitignore'), 'utf8'), /^gha-creds-\*\.json$/m);
   const validate = loadYaml(join(WORKFLOWS_DIR, 'validate.yml'));
   assert.deepEqual(validate.jobs.validate.permissions, { contents: 'read', 'pull-requests': 'write' });
   assert.doesNotMatch(readFileSync(join(WORKFLOWS_DIR, 'validate.yml'), 'utf8'), /secrets\./);
@@ -267,6 +289,65 @@ test('publish, refresh, smoke and jwks-sync run against a real repository, remot
       assert.equal(git(s.remote, 'branch', '--list', 'jwks-sync/*').trim(), '');
     });
   } finally {
+    s.cleanup();
+  }
+});
+
+test('publish.yml with the online key in GCP KMS: the auth step is selected by its variable; refresh signs through Cloud KMS; the credentials file is never committed', async () => {
+  const kms = await startGcpKms();
+  const s = newSetup();
+  try {
+    const key = kms.createKey('EC_SIGN_P256_SHA256', { ring: 'tuf', key: 'online' });
+    const pub = join(s.fx.root, 'gcp-online.pub.pem');
+    writeFileSync(pub, key.publicKey.export({ type: 'spki', format: 'pem' }));
+    const cwd = s.fx.repo;
+    ok(['key', 'rotate-online', '--new-key', pub, '--online-uri', `gcpkms:${key.name}`, '--sign', '--key', s.fx.key('root'), '--commit'], {
+      cwd,
+    });
+    git(cwd, 'push', '-q', 'origin', 'main');
+    const snapshotBefore = remoteVersion(s, 'snapshot');
+
+    // What google-github-actions/auth leaves behind: gha-creds-<16 hex>.json in the checkout, and its path exported.
+    const ws = checkout(s);
+    const creds = kms.credentialsFile(join(ws, 'gha-creds-0123456789abcdef.json'));
+    const vars = {
+      TUF_REGISTRY: `oci://${registry.host}/gcp`,
+      TUFCTL_GCP_WORKLOAD_IDENTITY_PROVIDER: kms.audience.replace(/^\/\/iam\.googleapis\.com\//, ''),
+      TUFCTL_GCP_SERVICE_ACCOUNT: kms.serviceAccount,
+    };
+    const result = await runWorkflow(join(WORKFLOWS_DIR, 'publish.yml'), {
+      workspace: ws,
+      context: { github: github('push', ws), vars, secrets: {} },
+      env: {
+        ...IDENTITY,
+        HOME: s.home,
+        GOOGLE_APPLICATION_CREDENTIALS: creds,
+        TUFCTL_GCP_KMS_ENDPOINT: kms.endpoint,
+        METADATA_SERVER_DETECTION: 'none',
+      },
+    });
+    assert.ok(result.ok, explain(result));
+    assert.equal(step(result, 'Google Cloud credentials for the KMS online key').kind, 'uses-skipped', 'the GCP login would run');
+    assert.equal(step(result, 'AWS credentials for the KMS online key').kind, 'if-skipped');
+    assert.ok(
+      kms.requests.some((r) => r.operation === 'asymmetricSign' && r.status === 200),
+      'snapshot and timestamp signed in Cloud KMS',
+    );
+    assert.equal(remoteVersion(s, 'snapshot'), snapshotBefore + 1);
+    assert.doesNotMatch(git(s.remote, 'ls-tree', '-r', '--name-only', 'main'), /gha-creds/, 'the credentials file is not pushed');
+    const client = await tufctlAsync([
+      'client',
+      'verify',
+      '--from',
+      vars.TUF_REGISTRY,
+      '--root',
+      join(cwd, 'metadata', 'root_history', '1.root.json'),
+      '--cache',
+      join(s.fx.root, 'cache-gcp'),
+    ]);
+    assert.equal(client.code, 0, client.stdout + client.stderr);
+  } finally {
+    await kms.close();
     s.cleanup();
   }
 });
