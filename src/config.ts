@@ -11,6 +11,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TufctlError } from './errors.js';
 import { writeFileAtomic } from './fs-atomic.js';
+import { assertNoSecret } from './secrets.js';
 import { parseIssuer } from './jwks/issuer.js';
 import { KEY_ID_RULES, type KeyIdRule } from './keys/key-ids.js';
 
@@ -181,6 +182,7 @@ export function writeJwksIssuerSettings(repoDir: string, issuer: string, issuerS
   raw.jwks = { ...jwks, issuers: { ...issuers, [issuer]: { ...issuerSettings } } };
   const after = JSON.stringify(raw, null, 2) + '\n';
   if (after === before) return false;
+  assertNoSecret(CONFIG_FILE, after);
   writeFileAtomic(path, after);
   return true;
 }

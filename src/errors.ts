@@ -34,6 +34,7 @@ export type ErrorCode =
   | 'TARGET_OUTSIDE_TARGETS_DIR'
   | 'TARGET_CONTAINS_PRIVATE_KEY'
   | 'TARGET_HASH_INVALID'
+  | 'SECRET_DETECTED'
   | 'PATH_OUTSIDE'
   | 'DELEGATION_INVALID'
   | 'DELEGATION_CYCLE'
@@ -115,6 +116,8 @@ export class VerificationError extends TufctlError {
     super('VERIFICATION_FAILED', message, details);
   }
 }
+/** Private key material (a PEM private key, a private JWK, a PIN) where tufctl would write or print it. */
+export class SecretError extends TufctlError {}
 
 /**
  * Trust data (policy mapping, policy files, required attestations, signer

@@ -5,6 +5,7 @@
  * Exit codes: 0 success; 1 a problem with the repository, keys or input;
  * 2 wrong usage of the command line.
  */
+import { redactSecrets } from '../secrets.js';
 import { readFileSync } from 'node:fs';
 import yargs, { type Argv } from 'yargs';
 import { TufctlError, UsageError } from '../errors.js';
@@ -24,16 +25,19 @@ import * as validate from './commands/validate.js';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
+/** Every error goes out through here: private key material in a message is redacted (secrets.ts). */
 function printError(error: unknown, json: boolean): number {
   if (error instanceof TufctlError) {
-    if (json) process.stdout.write(JSON.stringify({ ok: false, error: error.toJSON() }, null, 2) + '\n');
+    const message = redactSecrets(error.message);
+    const details = error.details.map(redactSecrets);
+    if (json) process.stdout.write(JSON.stringify({ ok: false, error: { code: error.code, message, details } }, null, 2) + '\n');
     else {
-      process.stderr.write(`tufctl: error [${error.code}]: ${error.message}\n`);
-      for (const detail of error.details) process.stderr.write(`tufctl: error [${error.code}]: ${detail}\n`);
+      process.stderr.write(`tufctl: error [${error.code}]: ${message}\n`);
+      for (const detail of details) process.stderr.write(`tufctl: error [${error.code}]: ${detail}\n`);
     }
     return error.code === 'USAGE' ? 2 : 1;
   }
-  const message = error instanceof Error ? error.message : String(error);
+  const message = redactSecrets(error instanceof Error ? error.message : String(error));
   if (json) process.stdout.write(JSON.stringify({ ok: false, error: { code: 'INTERNAL', message } }, null, 2) + '\n');
   else process.stderr.write(`tufctl: error [INTERNAL]: ${message}\n`);
   if (process.env.TUFCTL_DEBUG && error instanceof Error) process.stderr.write(`${error.stack ?? ''}\n`);

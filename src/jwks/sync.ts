@@ -9,6 +9,8 @@ import { join } from 'node:path';
 import { loadConfig, writeJwksIssuerSettings } from '../config.js';
 import { JwksError, TufctlError } from '../errors.js';
 import { writeFileAtomic } from '../fs-atomic.js';
+import { assertNoSecret } from '../secrets.js';
+import { pathInside } from '../fs-paths.js';
 import { errorsOf, formatProblem } from '../trust/problems.js';
 import { fetchIssuerKeys } from './discovery.js';
 import { issuerDirectory, issuerFiles, mirroredDirectories } from './issuer.js';
@@ -79,7 +81,10 @@ async function fetchLiveKeys(issuer: string, allowHttpLoopback: boolean): Promis
 export type JwksFileWriter = (target: string, bytes: Buffer) => void;
 
 function diskWriter(repoDir: string): JwksFileWriter {
-  return (target, bytes) => writeFileAtomic(join(repoDir, 'targets', ...target.split('/')), bytes);
+  return (target, bytes) => {
+    assertNoSecret(`targets/${target}`, bytes);
+    writeFileAtomic(pathInside(join(repoDir, 'targets'), ...target.split('/')), bytes);
+  };
 }
 
 /** Writes an issuer's two files where their bytes differ; returns the targets written. */

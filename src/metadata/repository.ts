@@ -18,6 +18,7 @@ import { MetadataKind } from '@tufjs/models';
 import { loadConfig, type RepositoryConfig } from '../config.js';
 import { MetadataError, KeyError, RuleError, UsageError, TufctlError } from '../errors.js';
 import { writeFileAtomic } from '../fs-atomic.js';
+import { assertNoSecret } from '../secrets.js';
 import { assertGitRepository, openBaseSnapshot, stagePaths, type BaseSnapshot } from '../git/git-repo.js';
 import { type Signer } from '../keys/signer.js';
 import { type TufKeyJSON, assertTufKey, publicKeyObjectOf, spkiDerOf, verifyWithKey } from '../keys/tuf-key.js';
@@ -682,6 +683,14 @@ export class Repository {
    */
   save(options: { stage?: boolean } = {}): string[] {
     this.finalize();
+    // Every file is encoded and scanned for private key material before the first one is written.
+    const encoded = new Map<LoadedRole, Buffer>();
+    for (const loaded of this.#roles.values()) {
+      if (loaded.deleted || (!loaded.contentChanged && !loaded.signaturesChanged)) continue;
+      const bytes = toFileBytes(loaded.envelope);
+      assertNoSecret(loaded.relPath, bytes);
+      encoded.set(loaded, bytes);
+    }
     const written: string[] = [];
     for (const loaded of this.#roles.values()) {
       if (loaded.deleted) {
@@ -689,8 +698,8 @@ export class Repository {
         written.push(loaded.relPath);
         continue;
       }
-      if (!loaded.contentChanged && !loaded.signaturesChanged) continue;
-      const bytes = toFileBytes(loaded.envelope);
+      const bytes = encoded.get(loaded);
+      if (!bytes) continue;
       writeFileAtomic(this.metadataPath(loaded.name), bytes);
       written.push(loaded.relPath);
       if (loaded.name === 'root') {

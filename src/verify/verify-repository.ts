@@ -19,6 +19,7 @@ import { Targets } from '@tufjs/models';
 import { TufctlError } from '../errors.js';
 import { loadConfig } from '../config.js';
 import { roleNameProblem } from '../metadata/role-names.js';
+import { secretIn } from '../secrets.js';
 import { publicKeyObjectOf, spkiDerOf, verifyWithKey, type TufKeyJSON } from '../keys/tuf-key.js';
 import { rulesMatching } from '../keys/key-ids.js';
 import { canonicalBytes, isJSONObject, type JSONObject } from '../metadata/json.js';
@@ -198,6 +199,8 @@ function readRoleFile(dir: string, role: string, c: Collector): { envelope: Enve
     return undefined;
   }
   const bytes = readFileSync(path);
+  const secret = secretIn(bytes);
+  if (secret) c.add('SECRET_DETECTED', `${rel} holds ${secret}; private key material never belongs in metadata`, role);
   try {
     return { envelope: parseEnvelope(bytes, role, rel), bytes };
   } catch (error) {
@@ -303,10 +306,6 @@ function checkRootChain(
   for (const problem of older.problems) {
     c.warnings.push(`root history before the trusted root v${trusted} (clients start at v${trusted}): ${problem.message}`);
   }
-}
-
-function fileDigest(path: string, algorithm: string): string {
-  return createHash(algorithm).update(readFileSync(path)).digest('hex');
 }
 
 /** Verifies the repository in `dir`; never throws for repository problems (they are in the report). */
@@ -479,9 +478,12 @@ export async function verifyRepository(dir: string, options: VerifyOptions = {})
         if (size !== entry.length) {
           c.add('TARGET_MISMATCH', `targets/${path}: length ${size} differs from the ${entry.length} signed in ${role}`, role);
         } else {
+          const data = readFileSync(local);
+          const secret = secretIn(data);
+          if (secret) c.add('SECRET_DETECTED', `targets/${path} holds ${secret}; it must not be published`, role);
           for (const [algorithm, expected] of Object.entries(entry.hashes)) {
             if (!['sha256', 'sha384', 'sha512'].includes(algorithm)) continue;
-            if (fileDigest(local, algorithm) !== expected) {
+            if (createHash(algorithm).update(data).digest('hex') !== expected) {
               c.add(
                 'TARGET_MISMATCH',
                 `targets/${path}: ${algorithm} differs from the hash signed in ${role} (the file was modified)`,
