@@ -13,7 +13,11 @@
  *   other file as a Rego module);
  * - platforms are os/arch[/variant] of known values;
  * - rewrites refer to capture groups that exist and cannot loop (the client's
- *   matching is simulated over example names built from every pattern).
+ *   matching is simulated over example names built from every pattern, on
+ *   RE2's linear-time matching, within a step budget: what the budget does
+ *   not cover is a warning naming the rules);
+ * - the patterns together compile to at most MAX_PROGRAM_SIZE instructions,
+ *   so compiling them stays bounded too.
  */
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -21,7 +25,15 @@ import { targetPathProblem } from '../targets/target-paths.js';
 import type { Channel } from './model.js';
 import type { TrustProblem } from './problems.js';
 import { asArray, isObject, Reporter, str } from './check-helpers.js';
-import { exampleStrings, goMatch, goReplaceAll, parseGoRegexp, templateReferences, type GoRegexp } from './re2.js';
+import {
+  exampleCandidates,
+  goMatch,
+  goReplaceAllWithin,
+  MAX_PROGRAM_SIZE,
+  parseGoRegexp,
+  templateReferences,
+  type GoRegexp,
+} from './re2.js';
 import type { FieldPath, SourceDocument } from './yaml-source.js';
 
 /** Operating systems (GOOS) a platform may name. */
@@ -218,29 +230,132 @@ function platformMatches(rule: CompiledRule, platform: string): boolean {
   return rule.platforms.length === 0 || rule.platforms.includes(platform);
 }
 
-/** The reference client's matching: the loop (rule indices) it would report for `name`, if any. */
-export function simulateRewrites(rules: CompiledRule[], name: string, platform: string): number[] | undefined {
-  const applied: number[] = [];
-  let current = name;
-  for (;;) {
-    const rule = rules.find((r) => platformMatches(r, platform) && goMatch(r.re, current));
-    if (!rule || rule.rewrite === undefined) return undefined;
-    if (applied.includes(rule.index)) return [...applied.slice(applied.indexOf(rule.index)), rule.index];
-    applied.push(rule.index);
-    current = goReplaceAll(rule.re, current, rule.rewrite);
+/**
+ * Bounds of the rewrite-loop search, in units that do not depend on the
+ * machine: whatever the mapping, the search ends, and what it could not
+ * cover is reported.
+ */
+export interface LoopSearchLimits {
+  /**
+   * Work allowed for one mapping. A match or a rewrite costs (characters of
+   * the name + 1) × the pattern's RE2 program size, an upper bound of the
+   * automaton steps a linear-time match takes; a result already known
+   * (the same name against the same rule) costs nothing.
+   */
+  budget: number;
+  /** Longest name followed: a rewrite that makes a longer one ends that chain unchecked. */
+  maxNameLength: number;
+}
+
+export const LOOP_SEARCH_LIMITS: LoopSearchLimits = { budget: 50_000_000, maxNameLength: 4096 };
+
+type Outcome = { loop: number[] } | { end: true } | { stop: 'budget' } | { stop: 'long'; rule: number };
+
+/** Matches and rewrites for the loop search: each result computed once, each computation paid for. */
+class LoopSearch {
+  spent = 0;
+  private readonly results = new Map<CompiledRule, Map<string, boolean>>();
+
+  constructor(readonly limits: LoopSearchLimits) {}
+
+  private pay(rule: CompiledRule, name: string): boolean {
+    this.spent += (name.length + 1) * rule.re.re2.programSize();
+    return this.spent <= this.limits.budget;
+  }
+
+  /** Whether `rule` matches `name`; undefined when the budget is spent. */
+  matches(rule: CompiledRule, name: string): boolean | undefined {
+    let known = this.results.get(rule);
+    if (!known) this.results.set(rule, (known = new Map()));
+    const cached = known.get(name);
+    if (cached !== undefined) return cached;
+    if (!this.pay(rule, name)) return undefined;
+    const result = goMatch(rule.re, name);
+    known.set(name, result);
+    return result;
+  }
+
+  /** The rewritten name; 'budget' when the budget is spent, 'long' when the result is over the length limit. */
+  rewrite(rule: CompiledRule & { rewrite: string }, name: string): string | 'budget' | 'long' {
+    if (!this.pay(rule, name)) return 'budget';
+    return goReplaceAllWithin(rule.re, name, rule.rewrite, this.limits.maxNameLength) ?? 'long';
+  }
+
+  /** The reference client's matching of `name` on `platform`: rules in order, a rewrite starts over, a rule applied twice is a loop. */
+  follow(rules: CompiledRule[], name: string, platform: string): Outcome {
+    const applied: number[] = [];
+    let current = name;
+    for (;;) {
+      let rule: CompiledRule | undefined;
+      for (const r of rules) {
+        if (!platformMatches(r, platform)) continue;
+        const m = this.matches(r, current);
+        if (m === undefined) return { stop: 'budget' };
+        if (m) {
+          rule = r;
+          break;
+        }
+      }
+      if (!rule || rule.rewrite === undefined) return { end: true };
+      if (applied.includes(rule.index)) return { loop: [...applied.slice(applied.indexOf(rule.index)), rule.index] };
+      applied.push(rule.index);
+      const next = this.rewrite(rule as CompiledRule & { rewrite: string }, current);
+      if (next === 'budget') return { stop: 'budget' };
+      if (next === 'long') return { stop: 'long', rule: rule.index };
+      current = next;
+    }
   }
 }
 
-function checkLoops(rules: CompiledRule[], report: Reporter): void {
+/** The reference client's matching: the loop (rule indices) it would report for `name`, if any (within `limits`). */
+export function simulateRewrites(
+  rules: CompiledRule[],
+  name: string,
+  platform: string,
+  limits: LoopSearchLimits = LOOP_SEARCH_LIMITS,
+): number[] | undefined {
+  const outcome = new LoopSearch(limits).follow(rules, name, platform);
+  return 'loop' in outcome ? outcome.loop : undefined;
+}
+
+function ruleList(indices: number[]): string {
+  const shown = indices.slice(0, 8).map((k) => `rules[${k}]`);
+  return indices.length > 8 ? `${shown.join(', ')} and ${indices.length - 8} more` : shown.join(', ');
+}
+
+/**
+ * Looks for rewrite loops from example names of every pattern, within
+ * `limits`. A loop found is an error; rules whose names the search could not
+ * follow to the end are a warning naming them: the mapping may still loop.
+ */
+export function checkLoops(rules: CompiledRule[], report: Reporter, limits: LoopSearchLimits = LOOP_SEARCH_LIMITS): void {
   if (!rules.some((r) => r.rewrite !== undefined)) return;
   const platforms = [NO_PLATFORM, ...new Set(rules.flatMap((r) => r.platforms))];
+  const search = new LoopSearch(limits);
   const reported = new Set<string>();
+  const unchecked: number[] = [];
+  const tooLong = new Map<number, string>();
   for (const source of rules) {
-    const examples = exampleStrings(source.re) ?? [];
-    for (const example of examples) {
+    if (search.spent > limits.budget) {
+      unchecked.push(source.index);
+      continue;
+    }
+    const examples: string[] = [];
+    for (const candidate of exampleCandidates(source.re) ?? []) {
+      const m = search.matches(source, candidate);
+      if (m === undefined) break;
+      if (m) examples.push(candidate);
+    }
+    names: for (const example of examples) {
       for (const platform of platforms) {
-        const loop = simulateRewrites(rules, example, platform);
-        if (!loop) continue;
+        const outcome = search.follow(rules, example, platform);
+        if ('stop' in outcome) {
+          if (outcome.stop === 'budget') break names;
+          if (!tooLong.has(outcome.rule)) tooLong.set(outcome.rule, example);
+          continue;
+        }
+        if (!('loop' in outcome)) continue;
+        const loop = outcome.loop;
         const key = [...new Set(loop)].sort((a, b) => a - b).join(',');
         if (reported.has(key)) continue;
         reported.add(key);
@@ -249,13 +364,45 @@ function checkLoops(rules: CompiledRule[], report: Reporter): void {
         report.error(['rules', loop[0]!, 'rewrite'], `rewrite rules loop: ${chain} (e.g. for "${example}"${on})`);
       }
     }
+    if (search.spent > limits.budget) unchecked.push(source.index);
   }
+  for (const [index, example] of tooLong) {
+    const shown = example.length > 40 ? `${example.slice(0, 40)}…` : example;
+    report.warning(
+      ['rules', index, 'rewrite'],
+      `not checked for rewrite loops past this rule: it makes names longer than ${limits.maxNameLength} characters (e.g. from "${shown}")`,
+    );
+  }
+  if (unchecked.length > 0) {
+    report.warning(
+      ['rules', unchecked[0]!, 'pattern'],
+      `not checked for rewrite loops: the loop search used its whole budget (${limits.budget.toLocaleString('en-US')} steps) ` +
+        `before following the names built from ${ruleList(unchecked)}, so the mapping may still loop; ` +
+        'patterns with large repetition counts or long literal text make each match costlier',
+    );
+  }
+}
+
+function patternProblem(pattern: string, parsed: { error: string; tooLarge?: { size: number; limit: number } }): string {
+  if (!parsed.tooLarge) return `"${pattern}" is not a valid Go (RE2) regular expression: ${parsed.error}`;
+  const shown = pattern.length > 60 ? `${pattern.slice(0, 60)}…` : pattern;
+  const size = parsed.tooLarge.size.toLocaleString('en-US');
+  const limit = MAX_PROGRAM_SIZE.toLocaleString('en-US');
+  const why =
+    parsed.tooLarge.size > MAX_PROGRAM_SIZE
+      ? `it compiles to about ${size} RE2 instructions`
+      : `it compiles to about ${size} RE2 instructions, and the rules before it use all but ${parsed.tooLarge.limit.toLocaleString('en-US')}`;
+  return (
+    `"${shown}" is too large for tufctl to check: ${why}; a mapping's patterns may compile to ${limit} together ` +
+    '(use smaller repetition counts, or fewer or simpler rules)'
+  );
 }
 
 function checkRules(mapping: Record<string, unknown>, report: Reporter, policyIds: Set<string>): Set<string> {
   const used = new Set<string>();
   const compiled: CompiledRule[] = [];
   let allCompiled = true;
+  let programBudget = MAX_PROGRAM_SIZE; // for all rule patterns together
   asArray(mapping.rules).forEach((rule, i) => {
     if (!isObject(rule)) {
       allCompiled = false;
@@ -280,12 +427,13 @@ function checkRules(mapping: Record<string, unknown>, report: Reporter, policyId
       allCompiled = false;
       return;
     }
-    const parsed = parseGoRegexp(pattern);
+    const parsed = parseGoRegexp(pattern, programBudget);
     if (!parsed.ok) {
       allCompiled = false;
-      report.error(['rules', i, 'pattern'], `"${pattern}" is not a valid Go (RE2) regular expression: ${parsed.error}`);
+      report.error(['rules', i, 'pattern'], patternProblem(pattern, parsed));
       return;
     }
+    programBudget -= parsed.regexp.size;
     const entry: CompiledRule = { index: i, re: parsed.regexp, platforms };
     if (policyId !== undefined) entry.policyId = policyId;
     if (rewrite !== undefined) entry.rewrite = rewrite;

@@ -1,18 +1,32 @@
 /**
  * Go (RE2) regular expressions, as the reference verification client
- * compiles them with Go's `regexp` package: a parser for Go's syntax that
- * rejects what RE2 cannot compile (lookaround, backreferences, atomic groups,
- * possessive quantifiers, unknown escapes), and a translation to an
- * equivalent JavaScript RegExp (flag `u`) so tufctl can match image names and
- * expand rewrites exactly as the client would (`ReplaceAllString`, `$1`,
- * `${name}`), plus example strings a pattern matches, used to look for
- * rewrite loops.
+ * compiles them with Go's `regexp` package.
  *
- * Go's semantics kept: `.` does not match `\n` unless `(?s)`; `^`/`$` match
- * only at the ends of the text unless `(?m)`; `\s` is `[\t\n\f\r ]`; `\d`,
- * `\w`, `\b` are ASCII; `(?i)` folds case; `(?U)` swaps greediness;
- * leftmost-first matching (which JavaScript shares).
+ * Matching and rewrite expansion run on re2js, a JavaScript port of RE2's
+ * own linear-time algorithms (Go's `regexp` is the same design): no pattern,
+ * however it nests its repetitions, can make a match take more than time
+ * proportional to the text times the pattern. Nothing here uses JavaScript's
+ * backtracking `RegExp` on a pattern from a mapping.
+ *
+ * tufctl keeps its own parser of Go's syntax for two jobs re2js does not do:
+ * messages that say which construct RE2 lacks (lookaround, backreferences,
+ * atomic groups, possessive quantifiers, unknown escapes), and the syntax
+ * tree that example strings are built from to look for rewrite loops. A
+ * pattern is valid only when both accept it, so any difference between the
+ * two refuses a pattern rather than letting one through that the client
+ * cannot compile.
+ *
+ * On top of re2js's matcher this module implements Go's `ReplaceAllString`
+ * (which empty matches get a replacement) and `Expand` (`$1`, `${1}`,
+ * `$name`, `${name}`, `$$`; `$1x` is the group named `1x`), whose rules
+ * differ from both of re2js's replacement syntaxes (JavaScript's and Java's).
+ *
+ * Go's semantics, kept by re2js: `.` does not match `\n` unless `(?s)`;
+ * `^`/`$` match only at the ends of the text unless `(?m)`; `\s` is
+ * `[\t\n\f\r ]`; `\d`, `\w`, `\b` are ASCII; `(?i)` folds case by Unicode
+ * simple folding; `(?U)` swaps greediness; leftmost-first matching.
  */
+import { RE2JS } from 're2js';
 
 type Range = [number, number];
 
@@ -33,23 +47,81 @@ export type RegexNode =
 
 export interface GoRegexp {
   pattern: string;
+  /** tufctl's syntax tree of the pattern (example strings are built from it). */
   ast: RegexNode;
   /** Number of capture groups (named ones included), as Go counts them. */
   groupCount: number;
   /** Name of each capture group by index (index 0 is the whole match, unnamed). */
   groupNames: string[];
-  /** Equivalent JavaScript source, to compile with flag `u`. */
-  jsSource: string;
-  /** Compiled JavaScript equivalent (flags `u`). */
-  regexp: RegExp;
+  /** The pattern compiled by re2js: every match and replacement runs on it. */
+  re2: RE2JS;
+  /** Program size estimated by Go's rules (programSizeOf), in RE2 instructions. */
+  size: number;
 }
 
-export type GoRegexpResult = { ok: true; regexp: GoRegexp } | { ok: false; error: string };
+export type GoRegexpResult =
+  | { ok: true; regexp: GoRegexp }
+  | {
+      ok: false;
+      error: string;
+      /** Set when the pattern is valid Go but over the size tufctl compiles (`size` estimated, in RE2 instructions). */
+      tooLarge?: { size: number; limit: number };
+    };
 
 class RegexSyntaxError extends Error {}
 
 const MAX_CP = 0x10ffff;
 const MAX_REPEAT = 1000;
+/** Go's limit on nesting (its parse tree height); deeper groups are refused before they exhaust the stack. */
+const MAX_NESTING = 1000;
+
+/**
+ * Largest program tufctl compiles for one pattern, in RE2 instructions (as
+ * estimated by Go's own size rules). Compiling costs re2js roughly 5–20 µs
+ * an instruction, so this keeps any one pattern under about two seconds.
+ * Go's own limit is far higher (about 3.3 million).
+ */
+export const MAX_PROGRAM_SIZE = 100_000;
+
+/** Go's `repeatIsValid`: nested counted repetitions may multiply to at most `n`. */
+function repeatIsValid(node: RegexNode, n: number): boolean {
+  if (node.t === 'repeat') {
+    let m = node.max;
+    if (m === -1) m = node.min;
+    if (m > n) return false;
+    if (m > 0) n = Math.floor(n / m);
+    return repeatIsValid(node.child, n);
+  }
+  if (node.t === 'group') return repeatIsValid(node.child, n);
+  if (node.t === 'concat' || node.t === 'alt') return node.items.every((item) => repeatIsValid(item, n));
+  return true;
+}
+
+/** Go's `calcSize`: the number of instructions the pattern compiles to, estimated from its syntax tree. */
+export function programSizeOf(node: RegexNode): number {
+  let size: number;
+  switch (node.t) {
+    case 'group':
+      size = node.capture !== undefined ? 2 + programSizeOf(node.child) : programSizeOf(node.child);
+      break;
+    case 'concat':
+      size = node.items.reduce((sum, item) => sum + programSizeOf(item), 0);
+      break;
+    case 'alt':
+      size = node.items.reduce((sum, item) => sum + programSizeOf(item), 0) + node.items.length - 1;
+      break;
+    case 'repeat': {
+      const sub = programSizeOf(node.child);
+      if (node.max === -1) size = node.min === 0 ? 2 + sub : node.min === 1 ? 1 + sub : 1 + node.min * sub;
+      else if (node.min === 0 && node.max === 1) size = 1 + sub;
+      else size = node.max * sub + (node.max - node.min);
+      break;
+    }
+    default:
+      size = 1;
+  }
+  return Math.max(1, size);
+}
 
 const PERL_CLASSES: Record<string, Range[]> = {
   d: [[0x30, 0x39]],
@@ -158,10 +230,6 @@ function foldRanges(ranges: Range[]): Range[] {
   return normalizeRanges(out);
 }
 
-function hex(cp: number): string {
-  return `\\u{${cp.toString(16)}}`;
-}
-
 function isWordChar(cp: number | undefined): boolean {
   return cp !== undefined && ((cp >= 0x30 && cp <= 0x39) || (cp >= 0x41 && cp <= 0x5a) || (cp >= 0x61 && cp <= 0x7a) || cp === 0x5f);
 }
@@ -180,6 +248,7 @@ interface Flags {
 class Parser {
   private readonly cps: number[];
   private pos = 0;
+  private depth = 0;
   groupCount = 0;
   readonly groupNames: string[] = [''];
 
@@ -235,11 +304,14 @@ class Parser {
       }
       if (c === '\\' && this.peekChar(1) === 'Q') {
         this.pos += 2;
+        const before = items.length;
         while (this.pos < this.cps.length && !this.lookingAt('\\E')) {
           items.push({ t: 'lit', cp: this.cps[this.pos]!, fold: flags.i });
           this.pos++;
         }
         if (this.lookingAt('\\E')) this.pos += 2;
+        // A repetition after \Q…\E applies to its last character, as in Go.
+        if (items.length > before) items.push(this.parseRepeats(items.pop()!, flags));
         continue;
       }
       let atom = this.parseAtom(flags);
@@ -256,10 +328,11 @@ class Parser {
       .slice(this.pos, this.pos + 16)
       .map((c) => String.fromCodePoint(c))
       .join('');
-    const m = /^\{(\d+)(,(\d*))?\}/.exec(rest);
+    // Go reads no leading zeros: `a{01}` is literal text.
+    const m = /^\{(0|[1-9][0-9]*)(,(0|[1-9][0-9]*)?)?\}/.exec(rest);
     if (!m) return undefined;
     const min = Number(m[1]);
-    const max = m[2] === undefined ? min : m[3] === '' ? -1 : Number(m[3]);
+    const max = m[2] === undefined ? min : m[3] === undefined ? -1 : Number(m[3]);
     return { min, max, length: m[0].length };
   }
 
@@ -292,19 +365,23 @@ class Parser {
       this.fail(`possessive quantifiers (${operator}+) are not supported by RE2`);
     }
     if (flags.U) greedy = !greedy;
+    const node: RegexNode = { t: 'repeat', min, max, greedy, child: atom };
+    if (c === '{' && !repeatIsValid(node, MAX_REPEAT)) {
+      this.fail(`invalid repeat count ${operator}: nested repetitions multiply to more than ${MAX_REPEAT}`);
+    }
     const next = this.peekChar();
     if (next === '*' || next === '+' || next === '?' || (next === '{' && this.repeatAt() !== undefined)) {
       this.fail(`invalid nested repetition operator ${operator}${greedy === !flags.U ? '' : '?'}${next}`);
     }
-    return { t: 'repeat', min, max, greedy, child: atom };
+    return node;
   }
 
-  /** True when the `(?` here is a flag group without a body: `(?i)`, `(?-s)`, `(?im-sU)`. */
+  /** True when the `(?` here is a flag group without a body: `(?i)`, `(?-s)`, `(?im-sU)`, and Go's no-op `(?)`. */
   private flagGroupOnly(): boolean {
     let k = 2;
     for (;;) {
       const c = this.peekChar(k);
-      if (c === ')') return k > 2;
+      if (c === ')') return true;
       if (!'imsU-'.includes(c) || c === '') return false;
       k++;
     }
@@ -314,7 +391,6 @@ class Parser {
   private parseFlags(flags: Flags, standalone: boolean): void {
     this.pos += 2;
     let negate = false;
-    let sawFlag = false;
     let sawNegatedFlag = false;
     for (;;) {
       const c = this.peekChar();
@@ -325,16 +401,14 @@ class Parser {
         continue;
       }
       if (c === ')' || c === ':') {
-        const plainGroup = c === ':' && !negate && !sawFlag;
-        if (!plainGroup && (!sawFlag || (negate && !sawNegatedFlag)))
-          this.fail(`invalid or unsupported Perl syntax: (?${negate ? '-' : ''}${c}`);
+        // Go: a "-" must be followed by a flag; no flags at all is fine (`(?:`, `(?)`).
+        if (negate && !sawNegatedFlag) this.fail(`invalid or unsupported Perl syntax: (?-${c}`);
         this.pos++;
         if ((c === ')') !== standalone) this.fail('invalid or unsupported Perl syntax');
         return;
       }
       if (c === 'i' || c === 'm' || c === 's' || c === 'U') {
         flags[c] = !negate;
-        sawFlag = true;
         if (negate) sawNegatedFlag = true;
         this.pos++;
         continue;
@@ -344,6 +418,13 @@ class Parser {
   }
 
   private parseGroup(flags: Flags): RegexNode {
+    if (++this.depth > MAX_NESTING) this.fail(`expression nests too deeply (more than ${MAX_NESTING} levels of groups)`);
+    const group = this.parseGroupBody(flags);
+    this.depth--;
+    return group;
+  }
+
+  private parseGroupBody(flags: Flags): RegexNode {
     // At '('.
     if (this.peekChar(1) !== '?') {
       this.pos++;
@@ -596,65 +677,41 @@ class Parser {
   }
 }
 
-function emitClassBody(ranges: Range[]): string {
-  return ranges.map(([lo, hi]) => (lo === hi ? hex(lo) : `${hex(lo)}-${hex(hi)}`)).join('');
+const unicodeItemCache = new Map<string, RegExp>();
+
+/** Whether code point `cp` is in a class; unicode items are single-character tests (`\p{L}`), never a pattern from a mapping. */
+function classHas(node: Extract<RegexNode, { t: 'class' }>, cp: number): boolean {
+  let inside = node.ranges.some(([lo, hi]) => cp >= lo && cp <= hi);
+  if (!inside) {
+    const c = String.fromCodePoint(cp);
+    inside = node.unicode.some((item) => {
+      let re = unicodeItemCache.get(item);
+      if (!re) {
+        re = new RegExp(`^${item.startsWith('[') ? item : `[${item}]`}$`, 'u');
+        unicodeItemCache.set(item, re);
+      }
+      return re.test(c);
+    });
+  }
+  return inside !== node.negated;
 }
 
-function emit(node: RegexNode): string {
-  switch (node.t) {
-    case 'lit': {
-      if (!node.fold) return hex(node.cp);
-      const variants = caseVariants(node.cp);
-      return variants.length === 1 ? hex(node.cp) : `[${variants.map(hex).join('')}]`;
-    }
-    case 'class': {
-      if (!node.negated && node.ranges.length === 0 && node.unicode.length === 1) {
-        const u = node.unicode[0]!;
-        return u.startsWith('[') ? u : `[${u}]`;
-      }
-      const unicode = node.unicode.map((u) => (u === '[\\s\\S]' ? '\\s\\S' : u === '[]' ? '' : u));
-      return `[${node.negated ? '^' : ''}${emitClassBody(node.ranges)}${unicode.join('')}]`;
-    }
-    case 'any':
-      return node.dotNL ? '[\\s\\S]' : '[^\\n]';
-    case 'bol':
-      return node.multiline ? '(?:(?<![\\s\\S])|(?<=\\n))' : '^';
-    case 'eol':
-      return node.multiline ? '(?:(?![\\s\\S])|(?=\\n))' : '$';
-    case 'bot':
-      return '^';
-    case 'eot':
-      return '$';
-    case 'wordBoundary':
-      return node.negated ? '\\B' : '\\b';
-    case 'group':
-      return node.capture !== undefined ? `(${emit(node.child)})` : `(?:${emit(node.child)})`;
-    case 'concat':
-      return node.items.map(emit).join('');
-    case 'alt':
-      return `(?:${node.items.map(emit).join('|')})`;
-    case 'repeat': {
-      const q =
-        node.min === 0 && node.max === -1
-          ? '*'
-          : node.min === 1 && node.max === -1
-            ? '+'
-            : node.min === 0 && node.max === 1
-              ? '?'
-              : node.max === -1
-                ? `{${node.min},}`
-                : node.min === node.max
-                  ? `{${node.min}}`
-                  : `{${node.min},${node.max}}`;
-      return `(?:${emit(node.child)})${q}${node.greedy ? '' : '?'}`;
-    }
-    case 'empty':
-      return '(?:)';
+/** Compiles `pattern` with re2js; the error is Go's message without its "error parsing regexp: " prefix. */
+function compileRe2(pattern: string): { ok: true; re2: RE2JS } | { ok: false; error: string } {
+  try {
+    return { ok: true, re2: RE2JS.compile(pattern) };
+  } catch (e) {
+    return { ok: false, error: (e as Error).message.replace(/^error parsing regexp: /, '') };
   }
 }
 
-/** Parses a Go regular expression; an error says why RE2 (Go's regexp) would not compile it. */
-export function parseGoRegexp(pattern: string): GoRegexpResult {
+/**
+ * Parses a Go regular expression; an error says why RE2 (Go's regexp) would
+ * not compile it. Valid only when both tufctl's parser and re2js accept it.
+ * A pattern whose program would be over `maxProgramSize` instructions is not
+ * compiled (`tooLarge`).
+ */
+export function parseGoRegexp(pattern: string, maxProgramSize = MAX_PROGRAM_SIZE): GoRegexpResult {
   const parser = new Parser(pattern);
   let ast: RegexNode;
   try {
@@ -663,14 +720,21 @@ export function parseGoRegexp(pattern: string): GoRegexpResult {
     if (e instanceof RegexSyntaxError) return { ok: false, error: e.message };
     throw e;
   }
-  const jsSource = emit(ast);
-  let regexp: RegExp;
-  try {
-    regexp = new RegExp(jsSource, 'u');
-  } catch (e) {
-    return { ok: false, error: `cannot be compiled: ${(e as Error).message}` };
+  const size = programSizeOf(ast);
+  if (size > maxProgramSize) {
+    return {
+      ok: false,
+      error: `too large to check: it compiles to about ${size.toLocaleString('en-US')} RE2 instructions, over tufctl's limit of ${maxProgramSize.toLocaleString('en-US')}`,
+      tooLarge: { size, limit: maxProgramSize },
+    };
   }
-  return { ok: true, regexp: { pattern, ast, groupCount: parser.groupCount, groupNames: parser.groupNames, jsSource, regexp } };
+  const compiled = compileRe2(pattern);
+  if (!compiled.ok) return { ok: false, error: compiled.error };
+  if (compiled.re2.groupCount() !== parser.groupCount) {
+    // Cannot happen while both parsers read the same syntax; refuse rather than expand the wrong group.
+    return { ok: false, error: `cannot be checked: tufctl counts ${parser.groupCount} capture groups, RE2 ${compiled.re2.groupCount()}` };
+  }
+  return { ok: true, regexp: { pattern, ast, groupCount: parser.groupCount, groupNames: parser.groupNames, re2: compiled.re2, size } };
 }
 
 /** Why `pattern` is not a valid Go (RE2) regular expression, or undefined when it is. */
@@ -704,9 +768,42 @@ function extract(str: string): { name: string; num: number; rest: string } | und
     if (str[i] !== '}') return undefined;
     i++;
   }
-  let num = /^\d+$/.test(name) && name.length <= 8 ? Number(name) : -1;
+  // Go reads a number digit by digit and gives up once it reaches 1e8 (so at most 9 digits).
+  let num = /^[0-9]{1,9}$/.test(name) ? Number(name) : -1;
   if (name[0] === '0' && name.length > 1) num = -1;
   return { name, num, rest: str.slice(i) };
+}
+
+/** A template split as Go's `Expand` reads it: literal text, and references by group number or name. */
+type TemplatePart = string | { num: number; name: string };
+
+function templateParts(template: string): TemplatePart[] {
+  const parts: TemplatePart[] = [];
+  let literal = '';
+  let rest = template;
+  for (;;) {
+    const at = rest.indexOf('$');
+    if (at < 0) break;
+    literal += rest.slice(0, at);
+    rest = rest.slice(at + 1);
+    if (rest.startsWith('$')) {
+      literal += '$';
+      rest = rest.slice(1);
+      continue;
+    }
+    const e = extract(rest);
+    if (!e) {
+      literal += '$'; // malformed: the $ is text
+      continue;
+    }
+    rest = e.rest;
+    if (literal !== '') parts.push(literal);
+    literal = '';
+    parts.push({ num: e.num, name: e.name });
+  }
+  literal += rest;
+  if (literal !== '') parts.push(literal);
+  return parts;
 }
 
 /** The references of a Go replacement template, as Go's `Expand` reads them. */
@@ -729,75 +826,76 @@ export function templateReferences(template: string): TemplateReference[] {
   return refs;
 }
 
-/** Go's `Regexp.Expand` of `template` for one match. */
-function expand(re: GoRegexp, template: string, match: RegExpExecArray): string {
-  let out = '';
-  let rest = template;
-  for (;;) {
-    const at = rest.indexOf('$');
-    if (at < 0) break;
-    out += rest.slice(0, at);
-    rest = rest.slice(at + 1);
-    if (rest.startsWith('$')) {
-      out += '$';
-      rest = rest.slice(1);
-      continue;
-    }
-    const e = extract(rest);
-    if (!e) {
-      out += '$';
-      continue;
-    }
-    rest = e.rest;
-    if (e.num >= 0) out += match[e.num] ?? '';
-    else {
-      const index = re.groupNames.indexOf(e.name);
-      if (index > 0) out += match[index] ?? '';
-    }
-  }
-  return out + rest;
+/** The group index a template part refers to, or -1 (expands to nothing). */
+function partGroup(re: GoRegexp, part: { num: number; name: string }): number {
+  if (part.num >= 0) return part.num <= re.groupCount ? part.num : -1;
+  const index = re.groupNames.indexOf(part.name);
+  return index > 0 ? index : -1;
 }
 
-/** Go's `Regexp.ReplaceAllString(src, template)`. */
-export function goReplaceAll(re: GoRegexp, src: string, template: string): string {
-  const global = new RegExp(re.jsSource, 'gu');
+/**
+ * Go's `Regexp.ReplaceAllString(src, template)`, or undefined as soon as the
+ * result would be longer than `maxLength` characters.
+ */
+export function goReplaceAllWithin(re: GoRegexp, src: string, template: string, maxLength: number): string | undefined {
+  const parts = templateParts(template).map((part) => (typeof part === 'string' ? part : partGroup(re, part)));
+  const m = re.re2.matcher(src);
   let out = '';
   let lastMatchEnd = 0;
   let searchPos = 0;
   while (searchPos <= src.length) {
-    global.lastIndex = searchPos;
-    const m = global.exec(src);
-    if (!m) break;
-    const start = m.index;
-    const end = start + m[0].length;
+    if (!m.find(searchPos)) break;
+    const start = m.start();
+    const end = m.end();
     out += src.slice(lastMatchEnd, start);
-    // No replacement for an empty match right after another match.
-    if (end > lastMatchEnd || start === 0) out += expand(re, template, m);
+    // Go: no replacement for an empty match right after another match.
+    if (end > lastMatchEnd || start === 0) {
+      for (const part of parts) {
+        if (typeof part === 'string') out += part;
+        else if (part >= 0) out += m.group(part) ?? '';
+      }
+    }
+    if (out.length > maxLength) return undefined;
     lastMatchEnd = end;
+    // Advance past this match, and always by at least one character (a whole code point).
     const width = searchPos < src.length ? String.fromCodePoint(src.codePointAt(searchPos)!).length : 1;
     if (searchPos + width > end) searchPos += width;
     else if (searchPos + 1 > end) searchPos++;
     else searchPos = end;
   }
-  return out + src.slice(lastMatchEnd);
+  out += src.slice(lastMatchEnd);
+  return out.length > maxLength ? undefined : out;
+}
+
+/** Go's `Regexp.ReplaceAllString(src, template)`. */
+export function goReplaceAll(re: GoRegexp, src: string, template: string): string {
+  return goReplaceAllWithin(re, src, template, Infinity)!;
 }
 
 /** Go's `MatchString`: the pattern matches somewhere in `s`. */
 export function goMatch(re: GoRegexp, s: string): boolean {
-  return re.regexp.test(s);
+  return re.re2.test(s);
 }
 
 const CLASS_CANDIDATES = 'xabcdefghijklmnopqrstuvwyz0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ-._/:@ ';
 
+/** Longest example string built; longer candidates are dropped while they are built. */
+export const MAX_EXAMPLE_LENGTH = 1024;
+
 class Unhandled extends Error {}
+
+function short(strings: string[]): string[] {
+  const kept = strings.filter((s) => s.length <= MAX_EXAMPLE_LENGTH);
+  if (kept.length === 0) throw new Unhandled();
+  return kept;
+}
 
 function examplesOf(node: RegexNode, limit: number): string[] {
   switch (node.t) {
     case 'lit':
       return [String.fromCodePoint(node.cp)];
     case 'class': {
-      const re = new RegExp(`^${emit(node)}$`, 'u');
-      for (const c of CLASS_CANDIDATES) if (re.test(c)) return [c];
+      for (const c of CLASS_CANDIDATES) if (classHas(node, c.codePointAt(0)!)) return [c];
       throw new Unhandled();
     }
     case 'any':
@@ -817,7 +915,7 @@ function examplesOf(node: RegexNode, limit: number): string[] {
       let acc = [''];
       for (const item of node.items) {
         const next = examplesOf(item, limit);
-        acc = acc.flatMap((a) => next.map((n) => a + n)).slice(0, limit);
+        acc = short(acc.flatMap((a) => next.map((n) => a + n)).slice(0, limit));
       }
       return acc;
     }
@@ -827,26 +925,33 @@ function examplesOf(node: RegexNode, limit: number): string[] {
       const out: string[] = [];
       for (const n of counts) {
         if (n === 1) out.push(...child);
-        else out.push(child[0]!.repeat(n));
+        else if (child[0]!.length * n <= MAX_EXAMPLE_LENGTH) out.push(child[0]!.repeat(n));
       }
-      return out.slice(0, limit);
+      return short(out).slice(0, limit);
     }
   }
 }
 
 /**
- * Strings the pattern matches, built from its literals, classes, groups,
- * alternatives and repetitions (`.*` → "x"); undefined when the pattern has
- * constructs the generator cannot satisfy. Every string returned matches.
+ * Candidate strings for a pattern, built from its literals, classes, groups,
+ * alternatives and repetitions (`.*` → "x"), none longer than
+ * MAX_EXAMPLE_LENGTH, not yet checked against the pattern; undefined when
+ * the pattern has constructs the generator cannot satisfy.
  */
-export function exampleStrings(re: GoRegexp, limit = 8): string[] | undefined {
-  let candidates: string[];
+export function exampleCandidates(re: GoRegexp, limit = 8): string[] | undefined {
   try {
-    candidates = examplesOf(re.ast, limit);
+    return [...new Set(examplesOf(re.ast, limit))];
   } catch (e) {
     if (e instanceof Unhandled) return undefined;
     throw e;
   }
-  const matching = [...new Set(candidates)].filter((s) => goMatch(re, s));
+}
+
+/**
+ * Strings the pattern matches (exampleCandidates that match); undefined when
+ * there are none. Every string returned matches.
+ */
+export function exampleStrings(re: GoRegexp, limit = 8): string[] | undefined {
+  const matching = (exampleCandidates(re, limit) ?? []).filter((s) => goMatch(re, s));
   return matching.length > 0 ? matching : undefined;
 }

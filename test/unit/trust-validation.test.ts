@@ -533,6 +533,141 @@ test('rewrite chains that end in a policy are not loops', () => {
   });
 });
 
+/** Validates and returns the problems and the milliseconds it took. */
+function timedValidate(repo: TrustRepo, text: string): { problems: TrustProblem[]; ms: number } {
+  const started = performance.now();
+  const problems = validateWith(repo, 'mapping.yaml', text);
+  return { problems, ms: performance.now() - started };
+}
+
+test('catastrophic-backtracking patterns (the issue: ^(a|a)*c$ and ^a{40}$) validate promptly and are valid', () => {
+  withRepo((repo) => {
+    const text = mappingText({
+      rules: [
+        "  - pattern: '^docker[.]io/library/(.*)$'",
+        '    policy-id: docker-official-images',
+        "  - pattern: '^(a|a)*c$'",
+        '    policy-id: docker-official-images',
+        "  - pattern: '^a{40}$'",
+        '    policy-id: docker-official-images',
+        "  - pattern: '^(a+)+$'",
+        '    policy-id: docker-official-images',
+        "  - pattern: '^library/(.*)$'",
+        "    rewrite: 'docker.io/library/$1'",
+      ].join('\n'),
+    });
+    const { problems, ms } = timedValidate(repo, text);
+    assert.deepEqual(problems, []);
+    assert.ok(ms < 20_000, `took ${ms} ms`);
+  });
+});
+
+test('rewrite loops through catastrophic-backtracking patterns are found promptly', () => {
+  withRepo((repo) => {
+    const text = mappingText({
+      rules: [
+        "  - pattern: '^docker[.]io/library/(.*)$'",
+        '    policy-id: docker-official-images',
+        "  - pattern: '^(a|a)*c$'",
+        '    policy-id: docker-official-images',
+        "  - pattern: '^a{40}$'",
+        "    rewrite: '${0}c'",
+        "  - pattern: '^(a+)+$'",
+        "    rewrite: '${1}a'",
+        "  - pattern: '(x+x+)+y'",
+        "    rewrite: 'xx${1}y'",
+        "  - pattern: '^(a*)*b$'",
+        "    rewrite: 'z$1'",
+        "  - pattern: '^z(a*)b?$'",
+        "    rewrite: 'a${1}b'",
+      ].join('\n'),
+    });
+    const { problems, ms } = timedValidate(repo, text);
+    const loops = problems.filter((p) => p.message.startsWith('rewrite rules loop')).map((p) => `${p.field}: ${p.message}`);
+    assert.deepEqual(loops, [
+      'rules[3].rewrite: rewrite rules loop: rules[3] → rules[3] (e.g. for "a")',
+      'rules[4].rewrite: rewrite rules loop: rules[4] → rules[4] (e.g. for "xxy")',
+      'rules[5].rewrite: rewrite rules loop: rules[5] → rules[6] → rules[5] (e.g. for "ab")',
+    ]);
+    assert.equal(problems.length, 3, problems.map(formatProblem).join('\n'));
+    assert.ok(ms < 20_000, `took ${ms} ms`);
+  });
+});
+
+test('the loop search stops at its budget and names the rules it could not follow (a warning)', () => {
+  withRepo((repo) => {
+    // Each match of these patterns against their ~1,000-character example names costs about 2.5 million steps.
+    const costly = Array.from({ length: 12 }, (_, k) => [`  - pattern: '^(a?){500}a{500}b${k}$'`, `    rewrite: 'x${k}'`]).flat();
+    const text = mappingText({
+      rules: ["  - pattern: '^docker[.]io/library/(.*)$'", '    policy-id: docker-official-images', ...costly].join('\n'),
+    });
+    const { problems, ms } = timedValidate(repo, text);
+    assert.deepEqual(errorsOf(problems), []);
+    assert.equal(problems.length, 1, problems.map(formatProblem).join('\n'));
+    const warning = findProblem(problems, { severity: 'warning', includes: 'not checked for rewrite loops' });
+    assert.match(warning.field!, /^rules\[([1-9]|1[0-2])\]\.pattern$/);
+    assert.match(
+      warning.message,
+      /the loop search used its whole budget \(50,000,000 steps\) before following the names built from rules\[\d+\], /,
+    );
+    assert.match(warning.message, /so the mapping may still loop/);
+    assert.ok(warning.message.includes('rules[12]') || warning.message.includes('more'), warning.message);
+    assert.ok(ms < 20_000, `took ${ms} ms`);
+  });
+});
+
+test('a rewrite that makes names longer than the search follows is a warning on that rule', () => {
+  withRepo((repo) => {
+    const text = mappingText({
+      rules: [
+        "  - pattern: '^docker[.]io/library/(.*)$'",
+        '    policy-id: docker-official-images',
+        "  - pattern: '^(a{1000})$'",
+        "    rewrite: 'b$1$1$1$1$1'",
+      ].join('\n'),
+    });
+    const problems = validateWith(repo, 'mapping.yaml', text);
+    assert.equal(problems.length, 1, problems.map(formatProblem).join('\n'));
+    findProblem(problems, {
+      severity: 'warning',
+      field: 'rules[1].rewrite',
+      includes: `not checked for rewrite loops past this rule: it makes names longer than 4096 characters (e.g. from "${'a'.repeat(40)}…")`,
+    });
+  });
+});
+
+test('patterns too large to check are refused, alone or together', () => {
+  withRepo((repo) => {
+    // About 10,000 instructions each: nine fit in the mapping's 100,000, the tenth and eleventh do not.
+    const big = (k: number): string[] => [`  - pattern: '^(?:abcdefghij){1000}${k}$'`, '    policy-id: docker-official-images'];
+    let text = mappingText({
+      rules: Array.from({ length: 11 }, (_, k) => big(k))
+        .flat()
+        .join('\n'),
+    });
+    let problems = validateWith(repo, 'mapping.yaml', text);
+    const refused = errorsOf(problems);
+    assert.deepEqual(
+      refused.map((p) => p.field),
+      ['rules[9].pattern', 'rules[10].pattern'],
+      problems.map(formatProblem).join('\n'),
+    );
+    assert.match(
+      refused[0]!.message,
+      /^"\^\(\?:abcdefghij\)\{1000\}9\$" is too large for tufctl to check: it compiles to about 10,003 RE2 instructions, and the rules before it use all but 9,973; a mapping's patterns may compile to 100,000 together/,
+    );
+    text = mappingText({
+      rules: [`  - pattern: '${'(?:abcdefghij){1000}'.repeat(11)}'`, '    policy-id: docker-official-images'].join('\n'),
+    });
+    problems = validateWith(repo, 'mapping.yaml', text);
+    findProblem(problems, {
+      severity: 'error',
+      field: 'rules[0].pattern',
+      includes: 'is too large for tufctl to check: it compiles to about 110,000 RE2 instructions; a mapping',
+    });
+  });
+});
+
 test('a rewrite referring to a capture group that does not exist is refused', () => {
   withRepo((repo) => {
     const text = mappingText({
