@@ -7,6 +7,7 @@
  *    - `awskms:<key ARN | key id | alias/NAME>` (also `awskms://…`): AWS KMS;
  *    - `gcpkms:projects/P/locations/L/keyRings/R/cryptoKeys/K/cryptoKeyVersions/N`:
  *      Google Cloud KMS;
+ *    - `azurekms://VAULT.vault.azure.net/keys/NAME/VERSION`: Azure Key Vault (EC keys);
  *    - `file:<path>` (or `file:///abs/path`): a PEM private key file;
  *    - `env:<VAR>`: a PEM private key in that environment variable;
  *    - any scheme added with `registerOnlineSignerScheme` (the extension
@@ -20,6 +21,7 @@
 import { fileURLToPath } from 'node:url';
 import { KeyError } from '../errors.js';
 import { AwsKmsSigner, type AwsKmsOptions } from './aws-kms-signer.js';
+import { AzureKeyVaultSigner, parseAzureKeyReference, type AzureKeyVaultOptions } from './azure-kv-signer.js';
 import { GcpKmsSigner, type GcpKmsOptions } from './gcp-kms-signer.js';
 import { parsePrivateKeyPem } from './key-files.js';
 import { LocalKeySigner, signerFromFile, type Signer } from './signer.js';
@@ -37,6 +39,8 @@ export interface OnlineSignerOptions {
   kms?: AwsKmsOptions;
   /** Google Cloud KMS settings for `gcpkms:` URIs (endpoint, credentials, timeouts). */
   gcpKms?: GcpKmsOptions;
+  /** Azure Key Vault settings for `azurekms:` URIs (credential, timeouts). */
+  azure?: AzureKeyVaultOptions;
   /** The id root lists the key under (default keyIdOf(key)); the returned signer carries this id. */
   keyId?: string;
 }
@@ -112,7 +116,7 @@ export async function onlineSignerFor(key: TufKeyJSON, options: OnlineSignerOpti
     throw new KeyError(
       'USAGE',
       `no signer for online key ${id.slice(0, 12)}: give --key FILE, set ${ONLINE_KEY_ENV} to the PEM private key, ` +
-        `or set ${ONLINE_URI_FIELD} on the key in root (awskms:…, gcpkms:…, file:…, env:…)`,
+        `or set ${ONLINE_URI_FIELD} on the key in root (awskms:…, gcpkms:…, azurekms:…, file:…, env:…)`,
     );
   }
   const { scheme, reference } = parseOnlineUri(uri);
@@ -234,7 +238,15 @@ function gcpKmsSigner(request: OnlineSignerRequest): Promise<Signer> {
   return GcpKmsSigner.create(name, { env: request.env, ...request.options.gcpKms, source: request.uri });
 }
 
+function azureKeyVaultSigner(request: OnlineSignerRequest): Promise<Signer> {
+  // azurekms://VAULT.vault.azure.net/keys/NAME/VERSION: the key's kid with https: replaced, as tuf-on-ci
+  // (securesystemslib's AzureSigner) writes it.
+  const reference = parseAzureKeyReference(request.reference);
+  return AzureKeyVaultSigner.create(reference, { env: request.env, ...request.options.azure, source: request.uri });
+}
+
 registerOnlineSignerScheme('awskms', awsKmsSigner);
 registerOnlineSignerScheme('gcpkms', gcpKmsSigner);
+registerOnlineSignerScheme('azurekms', azureKeyVaultSigner);
 registerOnlineSignerScheme('file', fileSigner);
 registerOnlineSignerScheme('env', envSigner);
