@@ -48,6 +48,7 @@ function parseArgs(argv) {
     profile: undefined,
     publish: true,
     publishTargets: 1000,
+    patterns: true,
   };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
@@ -71,6 +72,8 @@ function parseArgs(argv) {
       if (!Number.isInteger(options.updates) || options.updates < 1) fail('--updates must be a whole number >= 1');
     } else if (arg === '--no-publish') {
       options.publish = false;
+    } else if (arg === '--no-patterns') {
+      options.patterns = false;
     } else if (arg === '--publish-targets') {
       options.publishTargets = Number(value());
     } else if (arg === '--keep') {
@@ -86,6 +89,7 @@ function parseArgs(argv) {
           '  --updates  one-target updates to time (default 5)\n' +
           '  --keep     keep the work directory\n' +
           '  --no-publish        skip the registry publish benchmark\n' +
+          '  --no-patterns       skip validate on catastrophic-backtracking mappings\n' +
           '  --publish-targets N target files in the publish benchmark (default 1000)\n' +
           '  --dir      work directory (default .bench/ in the project)\n' +
           '  --profile  write a V8 CPU profile of every tufctl process into DIR/<size>/<step>/ (slows it down)\n',
@@ -163,7 +167,7 @@ async function measure(command, args, options = {}) {
   const wall = Number(process.hrtime.bigint() - started) / 1e9;
   const stdout = Buffer.concat(out).toString();
   const stderr = Buffer.concat(err).toString();
-  if (code !== 0) {
+  if (code !== 0 && !options.anyExit) {
     throw new Error(`${[command, ...args].join(' ')} exited ${code}\n${stdout.slice(-2000)}\n${stderr.slice(-4000)}`);
   }
   let rssMB;
@@ -178,7 +182,7 @@ async function measure(command, args, options = {}) {
   } else {
     rssMB = polledKB / 1024;
   }
-  return { wall, rssMB, cpu, stdout };
+  return { wall, rssMB, cpu, stdout, stderr, code };
 }
 
 function treeHighWater(pid) {
@@ -363,6 +367,81 @@ async function benchSize(n, bins, options) {
   };
 }
 
+// ------------------------------------------------------------------ catastrophic-backtracking mappings
+
+/**
+ * `policy validate` on mappings built to make a backtracking matcher spin:
+ * the default mapping for comparison, the issue's `^(a|a)*c$` next to
+ * `^a{40}$` (with more nested quantifiers), rewrite loops through such
+ * patterns, and a mapping that uses up the loop search's whole budget.
+ */
+async function benchPatterns(dir) {
+  const root = join(dir, 'patterns');
+  rmSync(root, { recursive: true, force: true });
+  mkdirSync(root, { recursive: true });
+  workDir = root;
+  const repo = join(root, 'repo');
+  await tufctl(['init', repo, '--generate-keys', join(root, 'keys'), '--owner', '@bench'], { cwd: root });
+  const mappingPath = join(repo, 'targets', 'mapping.yaml');
+  const base = readFileSync(mappingPath, 'utf8').trimEnd();
+  const issue = [
+    "  - pattern: '^(a|a)*c$'",
+    '    policy-id: docker-official-images',
+    "  - pattern: '^a{40}$'",
+    '    policy-id: docker-official-images',
+    "  - pattern: '^(a+)+$'",
+    '    policy-id: docker-official-images',
+    "  - pattern: '(x+x+)+y'",
+    '    policy-id: docker-official-images',
+  ];
+  const loops = [
+    "  - pattern: '^(a+)+$'",
+    "    rewrite: '${1}a'",
+    "  - pattern: '(x+x+)+y'",
+    "    rewrite: 'xx${1}y'",
+    "  - pattern: '^(a*)*b$'",
+    "    rewrite: 'z$1'",
+    "  - pattern: '^z(a*)b?$'",
+    "    rewrite: 'a${1}b'",
+  ];
+  const budget = Array.from({ length: 12 }, (_, k) => [`  - pattern: '^(a?){500}a{500}b${k}$'`, `    rewrite: 'x${k}'`]).flat();
+  const cases = [
+    ['the default mapping (for comparison)', []],
+    ["the issue's mapping: ^(a|a)*c$, ^a{40}$, ^(a+)+$, (x+x+)+y", issue],
+    ['^(a|a)*c$, ^a{40}$ and rewrite loops through ^(a+)+$, (x+x+)+y, ^(a*)*b$', [...issue.slice(0, 4), ...loops]],
+    ['12 rules of ^(a?){500}a{500}bN$ with rewrites (uses up the loop-search budget)', budget],
+  ];
+  const rows = [];
+  for (const [name, rules] of cases) {
+    writeFileSync(mappingPath, `${[base, ...rules].join('\n')}\n`);
+    const r = await tufctl(['policy', 'validate', '--json'], { cwd: repo, anyExit: true });
+    const problems = JSON.parse(r.stdout).problems.filter((p) => !p.message.startsWith('changed since it was recorded'));
+    const counts = ['error', 'warning'].map((severity) => {
+      const n = problems.filter((p) => p.severity === severity).length;
+      return n === 0 ? '' : `${n} ${severity}${n === 1 ? '' : 's'}`;
+    });
+    const found = counts.filter(Boolean).join(', ') || 'valid';
+    rows.push([
+      name.replaceAll('|', '\\|'),
+      r.wall.toFixed(2),
+      r.cpu === undefined || Number.isNaN(r.cpu) ? '-' : r.cpu.toFixed(2),
+      r.rssMB.toFixed(0),
+      found,
+    ]);
+  }
+  rmSync(root, { recursive: true, force: true });
+  const head = ['mapping.yaml rules added', 'wall s', 'CPU s', 'peak RSS MB', 'problems found'];
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
+  const line = (cells) => `| ${cells.map((c, i) => (i >= 1 && i <= 3 ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join(' | ')} |`;
+  return [
+    '### validate on a catastrophic-backtracking mapping (`tufctl policy validate`, one process each)',
+    '',
+    line(head),
+    `|${widths.map((w, i) => (i >= 1 && i <= 3 ? `${'-'.repeat(w + 1)}:` : '-'.repeat(w + 2))).join('|')}|`,
+    ...rows.map(line),
+  ].join('\n');
+}
+
 function medianOf(values) {
   const v = [...values].sort((a, b) => a - b);
   return v.length % 2 ? v[(v.length - 1) / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
@@ -440,6 +519,7 @@ async function main() {
       `\n${await benchPublish({ cli: CLI, dir: options.dir, targets: options.publishTargets, env: { ...process.env, ...GIT_ENV } })}\n`,
     );
   }
+  if (options.patterns) process.stdout.write(`\n${await benchPatterns(options.dir)}\n`);
   process.stdout.write(
     `\nload average at end: ${loadavg()
       .map((l) => l.toFixed(2))
