@@ -4,7 +4,7 @@
  * the old file or the new one, never a torn one. (No fsync per file: the
  * guarantee is against killed processes; durability comes from the git commit.)
  */
-import { closeSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { dirname, basename, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 
@@ -41,4 +41,50 @@ export function writeFileAtomic(path: string, data: string | Uint8Array, mode = 
     rmSync(tmp, { force: true });
     throw error;
   }
+}
+
+/** Temporary names written above: `.<name>.<pid>.<tag>.<n>.tmp`. */
+const TEMPORARY = /^\..+\.(\d+)\.[0-9a-f]{8}\.[0-9a-z]+\.tmp$/;
+
+function processAlive(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Removes temporary files a killed writer left in `dirs` (and, with
+ * `recursive`, below them, up to `limit` directories): only ours, and only
+ * those whose process is gone. Returns how many were removed.
+ */
+export function removeStaleTemporaryFiles(dirs: readonly string[], options: { recursive?: boolean; limit?: number } = {}): number {
+  let removed = 0;
+  let visited = 0;
+  const queue = [...dirs];
+  while (queue.length > 0 && visited < (options.limit ?? 1000)) {
+    const dir = queue.shift()!;
+    visited++;
+    let entries;
+    try {
+      entries = readdirSync(dir, { withFileTypes: true });
+    } catch {
+      continue;
+    }
+    for (const entry of entries) {
+      if (entry.isDirectory()) {
+        if (options.recursive && !entry.name.startsWith('.')) queue.push(join(dir, entry.name));
+        continue;
+      }
+      const match = TEMPORARY.exec(entry.name);
+      if (match && entry.isFile() && !processAlive(Number(match[1]))) {
+        rmSync(join(dir, entry.name), { force: true });
+        removed++;
+      }
+    }
+  }
+  return removed;
 }

@@ -3,10 +3,12 @@
  * collecting signing keys, the edit-then-save flow of mutating commands, and
  * output (human lines or one JSON document with --json).
  */
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
+import { removeStaleTemporaryFiles } from '../fs-atomic.js';
 import { GitError, KeyError, UsageError } from '../errors.js';
 import { isRootVersion } from '../config.js';
-import { changedPaths, commitStaged } from '../git/git-repo.js';
+import { changedPaths, commitStaged, stagePaths } from '../git/git-repo.js';
+import { clearPendingCommit, readPendingCommit, recordPendingCommit } from '../git/pending-commit.js';
 import { collectSigners, type Signer } from '../keys/signer.js';
 import type { TufKeyJSON } from '../keys/tuf-key.js';
 import { isJSONObject, type JSONObject } from '../metadata/json.js';
@@ -50,7 +52,11 @@ export function repoDir(args: GlobalArgs): string {
 }
 
 export function openRepository(args: GlobalArgs, options: { git?: boolean } = {}): Repository {
-  return Repository.open(repoDir(args), { now: nowFrom(args), ...options });
+  const repo = Repository.open(repoDir(args), { now: nowFrom(args), ...options });
+  // What a killed run left half-written is cleaned up by the next one.
+  removeStaleTemporaryFiles([join(repo.dir, 'metadata'), join(repo.dir, 'metadata', 'root_history')]);
+  removeStaleTemporaryFiles([join(repo.dir, 'targets')], { recursive: true });
+  return repo;
 }
 
 /**
@@ -121,6 +127,8 @@ export function commitMessage(changes: string[]): string {
 export interface EditOutcome {
   written: string[];
   commit?: string;
+  /** An earlier run's commit that was interrupted and is finished by this one. */
+  finished?: { commit: string; subject: string };
   signing?: RoleSigningResult[];
   online?: OnlineRoleResult[];
 }
@@ -136,9 +144,12 @@ export async function runEdit(
   hooks: { beforeSave?: () => void } = {},
 ): Promise<EditOutcome> {
   const repo = openRepository(args);
-  if (args.commit) assertCommittable(repo.dir);
-  await edit(repo);
   const outcome: EditOutcome = { written: [] };
+  if (args.commit) {
+    assertCommittable(repo.dir);
+    outcome.finished = await finishInterruptedCommit(repo.dir);
+  }
+  await edit(repo);
   if (args.sign) {
     const signers = signersFrom(args);
     if (signers.length === 0) throw new UsageError('--sign needs keys: --key FILE or TUFCTL_KEY_<NAME>');
@@ -150,9 +161,24 @@ export async function runEdit(
     }
   }
   hooks.beforeSave?.();
+  // With --commit, the commit is recorded before anything is written: a run killed before it
+  // commits is finished by the next one (git/pending-commit.ts).
+  const message = args.commit ? commitMessage(repo.changeLog()) : undefined;
+  if (message) recordPendingCommit(repo.dir, message);
   outcome.written = repo.save();
-  if (args.commit && outcome.written.length > 0) outcome.commit = await commitStaged(repo.dir, commitMessage(repo.changeLog()));
+  if (message && outcome.written.length > 0) outcome.commit = await commitStaged(repo.dir, message);
+  if (message) clearPendingCommit(repo.dir);
   return outcome;
+}
+
+/** Commits what an interrupted `--commit` run left staged, with its own message; returns that commit. */
+async function finishInterruptedCommit(dir: string): Promise<EditOutcome['finished']> {
+  const pending = readPendingCommit(dir);
+  if (!pending) return undefined;
+  stagePaths(dir, pending.paths);
+  const commit = await commitStaged(dir, pending.message);
+  clearPendingCommit(dir);
+  return { commit, subject: pending.message.split('\n')[0]! };
 }
 
 /**
@@ -197,6 +223,7 @@ export function describeTrust(result: TrustApplyResult): string[] {
 
 export function describeOutcome(outcome: EditOutcome): string[] {
   const lines: string[] = [];
+  if (outcome.finished) lines.push(`finished an interrupted commit ${outcome.finished.commit.slice(0, 7)}: ${outcome.finished.subject}`);
   const signing = outcome.signing ?? [];
   if (signing.length <= 20) for (const s of signing) lines.push(formatSigning(s));
   else {

@@ -7,6 +7,7 @@ import { writeFileAtomic } from '../../fs-atomic.js';
 import { renderStatusPage } from '../../status-page.js';
 import { repositoryStatus, type RoleStatus } from '../../status.js';
 import { describeNeeds, needOf } from '../../edit/signing.js';
+import { readPendingCommit } from '../../git/pending-commit.js';
 import { verifyRepository, type VerifyReport } from '../../verify/verify-repository.js';
 import { emit, nowFrom, openRepository, repoDir, trustedRootFrom, type GlobalArgs } from '../context.js';
 
@@ -66,12 +67,18 @@ export function register(cli: Argv): Argv {
           writeFileAtomic(file, renderStatusPage(status, { repositoryName: basename(resolve(repo.dir)) }));
           lines.push(`wrote ${args.html}`);
         }
-        emit(args, lines, status);
+        emit(args, lines, pending ? { ...status, interruptedCommit: pending } : status);
       },
     )
     .command(
       'verify',
       'Verify the whole working tree as a TUF client would; exit 0 only if a client accepts everything',
+        const pending = readPendingCommit(repo.dir);
+        if (pending) {
+          lines.push(
+            `interrupted: "${pending.message.split('\n')[0]}" (${pending.startedAt}) was saved but not committed (${pending.paths.length} file(s)); rerun the command with --commit, or review and git commit`,
+          );
+        }
       (y) =>
         y
           .option('valid-for', { type: 'number', default: 0, describe: 'Also require every role to stay valid for this many days' })
