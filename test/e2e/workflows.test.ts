@@ -10,11 +10,22 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { git, newRepository, ok, PROJECT_DIR, tempDir, tufctlAsync, type Fixture } from '../helpers/harness.js';
+import { startAzureKeyVault } from '../helpers/azure-kv-server.js';
 import { startGcpKms } from '../helpers/gcp-kms-server.js';
 import { startRegistry, type TestRegistry } from '../helpers/registry.js';
-import { ACTION_FILE, loadYaml, runWorkflow, type StepRecord, type WorkflowContext, type WorkflowRun } from '../helpers/workflow-runner.js';
+import {
+  ACTION_FILE,
+  loadYaml,
+  runWorkflow,
+  substitute,
+  type StepRecord,
+  type WorkflowContext,
+  type WorkflowRun,
+} from '../helpers/workflow-runner.js';
 
 const WORKFLOWS_DIR = join(PROJECT_DIR, 'repo-template', '.github', 'workflows');
+/** The refresh step's AZURE_TOKEN_CREDENTIALS: only the Azure CLI login when Azure is configured, else the default chain. */
+const AZURE_CLI_ONLY = "${{ vars.TUFCTL_AZURE_CLIENT_ID != '' && 'AzureCliCredential' || '' }}";
 const PINNED = /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_./-]+@[0-9a-f]{40}$/;
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
@@ -33,7 +44,7 @@ function pushesOrKms(doc: any, job: any): { pushes: boolean; kms: boolean } {
   const text = JSON.stringify(job.steps);
   return {
     pushes: /git push|--push/.test(text),
-    kms: /configure-aws-credentials|google-github-actions\/auth/.test(text) || /awskms|gcpkms/.test(JSON.stringify(doc)),
+    kms: /configure-aws-credentials|google-github-actions\/auth|azure\/login/.test(text) || /awskms|gcpkms|azurekms/.test(JSON.stringify(doc)),
   };
 }
 
@@ -90,6 +101,21 @@ test('workflows and action: parse, least privilege, every uses: pinned to a comm
       names.indexOf(gcp.name) > 0 && names.indexOf(gcp.name) < names.indexOf('Install tufctl'),
       `${file}: after checkout, before tufctl`,
     );
+    const azure = job.steps.find((st: any) => /^azure\/login@/.test(st.uses ?? ''));
+    assert.equal(azure?.name, 'Azure credentials for the Key Vault online key', `${file}: Azure login step`);
+    assert.equal(azure.if, "vars.TUFCTL_AZURE_CLIENT_ID != ''", `${file}: Azure login only when configured`);
+    assert.equal(azure.uses, 'azure/login@f5d393ae46f8fde4be8b75f32e3fc50e654ad0ca', `${file}: azure/login v3.0.1 by commit`);
+    assert.deepEqual(azure.with, {
+      'client-id': '${{ vars.TUFCTL_AZURE_CLIENT_ID }}',
+      'tenant-id': '${{ vars.TUFCTL_AZURE_TENANT_ID }}',
+      'allow-no-subscriptions': true,
+    });
+    assert.ok(
+      names.indexOf(azure.name) > 0 && names.indexOf(azure.name) < names.indexOf('Install tufctl'),
+      `${file}: after checkout, before tufctl`,
+    );
+    const signing = job.steps.find((st: any) => /tufctl refresh/.test(st.run ?? ''));
+    assert.equal(signing.env.AZURE_TOKEN_CREDENTIALS, AZURE_CLI_ONLY, `${file}: the Azure CLI login is the only Azure credential`);
     assert.deepEqual(job.permissions, { contents: 'write', 'id-token': 'write' }, `${file}: least privilege`);
     assert.match(JSON.stringify(job.steps), /gha-creds-\*\.json.*\.git\/info\/exclude/, `${file}: the credentials file is never committed`);
   }
@@ -348,6 +374,62 @@ test('publish.yml with the online key in GCP KMS: the auth step is selected by i
     assert.equal(client.code, 0, client.stdout + client.stderr);
   } finally {
     await kms.close();
+    s.cleanup();
+  }
+});
+
+test('publish.yml with the online key in Azure Key Vault: azure/login is selected by its variable; refresh signs with the CLI login only', async () => {
+  const vars = {
+    TUF_REGISTRY: `oci://${registry.host}/azure`,
+    TUFCTL_AZURE_CLIENT_ID: '00000000-aaaa-4bbb-8ccc-000000000001',
+    TUFCTL_AZURE_TENANT_ID: 'tenant',
+  };
+  // The chain is narrowed to the CLI credential whenever Azure is configured (never a managed identity probe), and left alone otherwise.
+  assert.equal(substitute(AZURE_CLI_ONLY, { vars }), 'AzureCliCredential');
+  assert.equal(substitute(AZURE_CLI_ONLY, { vars: {} }), '');
+  const vault = await startAzureKeyVault();
+  const s = newSetup();
+  try {
+    const key = vault.createKey('P-256', { name: 'tuf-online' });
+    const pub = join(s.fx.root, 'azure-online.pub.pem');
+    writeFileSync(pub, key.publicKey.export({ type: 'spki', format: 'pem' }));
+    const cwd = s.fx.repo;
+    ok(['key', 'rotate-online', '--new-key', pub, '--online-uri', vault.uriOf(key), '--sign', '--key', s.fx.key('root'), '--commit'], {
+      cwd,
+    });
+    git(cwd, 'push', '-q', 'origin', 'main');
+    const snapshotBefore = remoteVersion(s, 'snapshot');
+
+    // What azure/login leaves behind: a logged-in Azure CLI (a stand-in answering get-access-token).
+    const azBin = vault.azCli(join(s.fx.root, 'az-bin'));
+    const ws = checkout(s);
+    const result = await runWorkflow(join(WORKFLOWS_DIR, 'publish.yml'), {
+      workspace: ws,
+      context: { github: github('push', ws), vars, secrets: {} },
+      env: { ...IDENTITY, HOME: s.home, PATH: `${azBin}:${process.env.PATH}`, TUFCTL_AZURE_KEYVAULT_ENDPOINT: vault.endpoint },
+    });
+    assert.ok(result.ok, explain(result));
+    assert.equal(step(result, 'Azure credentials for the Key Vault online key').kind, 'uses-skipped', 'the Azure login would run');
+    assert.equal(step(result, 'Google Cloud credentials for the KMS online key').kind, 'if-skipped');
+    assert.ok(
+      vault.requests.some((r) => r.operation === 'sign' && r.status === 200),
+      'snapshot and timestamp signed in Key Vault',
+    );
+    assert.ok(vault.azCalls(azBin).length > 0, 'the token came from the Azure CLI');
+    assert.equal(remoteVersion(s, 'snapshot'), snapshotBefore + 1);
+    const client = await tufctlAsync([
+      'client',
+      'verify',
+      '--from',
+      vars.TUF_REGISTRY,
+      '--root',
+      join(cwd, 'metadata', 'root_history', '1.root.json'),
+      '--cache',
+      join(s.fx.root, 'cache-azure'),
+    ]);
+    assert.equal(client.code, 0, client.stdout + client.stderr);
+  } finally {
+    await vault.close();
     s.cleanup();
   }
 });
