@@ -44,7 +44,8 @@ function pushesOrKms(doc: any, job: any): { pushes: boolean; kms: boolean } {
   const text = JSON.stringify(job.steps);
   return {
     pushes: /git push|--push/.test(text),
-    kms: /configure-aws-credentials|google-github-actions\/auth|azure\/login/.test(text) || /awskms|gcpkms|azurekms/.test(JSON.stringify(doc)),
+    kms:
+      /configure-aws-credentials|google-github-actions\/auth|azure\/login/.test(text) || /awskms|gcpkms|azurekms/.test(JSON.stringify(doc)),
   };
 }
 
