@@ -5,8 +5,8 @@
  * `targets`, descend into the first delegation whose paths match (or the
  * hashed bin the path falls in), until no delegation matches.
  */
-import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, readFileSync, realpathSync, rmSync, statSync } from 'node:fs';
+import { createReadStream, existsSync, realpathSync, rmSync, statSync } from 'node:fs';
+import { digestFile } from '../targets/file-digest.js';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Targets } from '@tufjs/models';
@@ -190,8 +190,6 @@ export function addTargets(repo: Repository, targets: readonly TargetDescription
   return added;
 }
 
-const PRIVATE_KEY_PATTERN = /-----BEGIN [A-Z ]*PRIVATE KEY-----/;
-
 /** Describes files lying under the repository's targets/ directory, refusing anything else. */
 export function describeTargetFiles(
   repo: Repository,
@@ -217,16 +215,12 @@ export function describeTargetFiles(
     if (!statSync(real).isFile()) throw new TargetError('TARGET_NOT_FOUND', `${given} is not a regular file`);
     const path = rel.split(sep).join('/');
     assertTargetPath(path);
-    const bytes = readFileSync(real);
-    if (PRIVATE_KEY_PATTERN.test(bytes.subarray(0, 1024 * 1024).toString('latin1'))) {
+    // Read in one streaming pass: any size, and a private key anywhere in the file is found.
+    const digest = digestFile(real);
+    if (digest.privateKey) {
       throw new TargetError('TARGET_CONTAINS_PRIVATE_KEY', `${given} contains a private key; refusing to sign and stage it`);
     }
-    return {
-      path,
-      file: real,
-      length: bytes.length,
-      hashes: { sha256: createHash('sha256').update(bytes).digest('hex') },
-    };
+    return { path, file: real, length: digest.length, hashes: { sha256: digest.digests.sha256! } };
   });
 }
 

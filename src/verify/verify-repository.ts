@@ -27,6 +27,7 @@ import { parseExpiry } from '../metadata/expiry.js';
 import { parseEnvelope, trustFromEntry, type Envelope, type RoleTrust } from '../metadata/repository.js';
 import { binForTarget, binNames } from '../metadata/role-index.js';
 import { hashProblem, targetPathProblem } from '../targets/target-paths.js';
+import { digestFile } from '../targets/file-digest.js';
 import type { ClientCheckResult } from './client-check.js';
 import { formatProblem } from '../trust/problems.js';
 
@@ -478,12 +479,18 @@ export async function verifyRepository(dir: string, options: VerifyOptions = {})
         if (size !== entry.length) {
           c.add('TARGET_MISMATCH', `targets/${path}: length ${size} differs from the ${entry.length} signed in ${role}`, role);
         } else {
-          const data = readFileSync(local);
-          const secret = secretIn(data);
+          // One streaming pass for every digest and the secret scan: target files may exceed 2 GiB.
+          const algorithms = Object.keys(entry.hashes).filter((a) => ['sha256', 'sha384', 'sha512'].includes(a));
+          const digest = digestFile(local, algorithms);
+          const secret = digest.privateKey
+            ? 'a PEM private key'
+            : path.endsWith('.json') && size <= 16 * 1024 * 1024
+              ? secretIn(readFileSync(local)) // a JWKS with private members
+              : undefined;
           if (secret) c.add('SECRET_DETECTED', `targets/${path} holds ${secret}; it must not be published`, role);
           for (const [algorithm, expected] of Object.entries(entry.hashes)) {
-            if (!['sha256', 'sha384', 'sha512'].includes(algorithm)) continue;
-            if (createHash(algorithm).update(data).digest('hex') !== expected) {
+            if (!algorithms.includes(algorithm)) continue;
+            if (digest.digests[algorithm] !== expected) {
               c.add(
                 'TARGET_MISMATCH',
                 `targets/${path}: ${algorithm} differs from the hash signed in ${role} (the file was modified)`,
