@@ -3,7 +3,9 @@
  * collecting signing keys, the edit-then-save flow of mutating commands, and
  * output (human lines or one JSON document with --json).
  */
+import { statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { isPkcs11Uri } from '../keys/pkcs11-uri.js';
 import { removeStaleTemporaryFiles } from '../fs-atomic.js';
 import { GitError, KeyError, UsageError } from '../errors.js';
 import { isRootVersion } from '../config.js';
@@ -75,6 +77,7 @@ export async function onlineSigners(repo: Repository, keyFiles: string[]): Promi
     const entry = roles[role];
     if (isJSONObject(entry) && Array.isArray(entry.keyids)) for (const id of entry.keyids) ids.add(id as string);
   }
+  warnLooseKeyFiles(keyFiles);
   const given = collectSigners(keyFiles);
   const { onlineSignerFor } = await import('../keys/online-signer.js');
   const signers: Signer[] = [];
@@ -96,7 +99,26 @@ export async function onlineSigners(repo: Repository, keyFiles: string[]): Promi
 }
 
 export function signersFrom(args: { key?: string[] }): Signer[] {
+  warnLooseKeyFiles(args.key ?? []);
   return collectSigners(args.key ?? []);
+}
+
+/** A private key file others can read is used, with a warning naming the fix (never the key). */
+export function warnLooseKeyFiles(paths: readonly string[]): void {
+  for (const path of paths) {
+    if (isPkcs11Uri(path)) continue;
+    let mode: number;
+    try {
+      mode = statSync(path).mode;
+    } catch {
+      continue; // reading it reports the problem
+    }
+    if (mode & 0o077) {
+      process.stderr.write(
+        `tufctl: warning: key file ${path} can be read by other users (mode ${(mode & 0o777).toString(8).padStart(4, '0')}); chmod 600 ${path}\n`,
+      );
+    }
+  }
 }
 
 /** Output sink: human text to stdout, or a JSON document when --json. */

@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, generateKeyPairSync } from 'node:crypto';
-import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { newRepository, ok, readJson, tufctl } from '../helpers/harness.js';
 import { redactSecrets, secretIn } from '../../src/secrets.js';
@@ -109,5 +109,28 @@ test('verify reports private key material in a custom field, a trust file and a 
     assert.match(verified.stderr, /targets\/leak\.json holds a JWK with private key members; it must not be published/);
   } finally {
     other.cleanup();
+  }
+});
+
+test('a private key file other users can read is used with a warning naming the fix, never the key', () => {
+  const fx = newRepository();
+  try {
+    const cwd = fx.repo;
+    chmodSync(fx.key('targets'), 0o644);
+    writeFileSync(join(cwd, 'targets', 'a.txt'), 'a');
+    const r = ok(['target', 'add', 'targets/a.txt', '--sign', '--key', fx.key('targets')], { cwd });
+    assert.match(
+      r.stderr,
+      new RegExp(
+        `^tufctl: warning: key file ${fx.key('targets').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} can be read by other users \\(mode 0644\\); chmod 600 `,
+        'm',
+      ),
+    );
+    assert.ok(!r.stderr.includes('PRIVATE KEY'));
+    chmodSync(fx.key('targets'), 0o600);
+    writeFileSync(join(cwd, 'targets', 'b.txt'), 'b');
+    assert.doesNotMatch(ok(['target', 'add', 'targets/b.txt', '--sign', '--key', fx.key('targets')], { cwd }).stderr, /warning/);
+  } finally {
+    fx.cleanup();
   }
 });
