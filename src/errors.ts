@@ -62,7 +62,11 @@ export type ErrorCode =
   | 'JWKS_ISSUER_MISMATCH'
   | 'JWKS_TOO_LARGE'
   | 'JWKS_KID_CONFLICT'
-  | 'ISSUER_UNKNOWN';
+  | 'ISSUER_UNKNOWN'
+  | 'ATTESTATION_INVALID'
+  | 'ATTESTATION_UNTRUSTED'
+  | 'ATTESTATION_EXPIRED'
+  | 'ATTESTATION_KEY_MISMATCH';
 
 export class TufctlError extends Error {
   readonly code: ErrorCode;
@@ -128,6 +132,14 @@ export class TrustDataError extends TufctlError {}
 
 /** An OIDC issuer, its discovery document or its JWKS is unusable or unsafe. */
 export class JwksError extends TufctlError {}
+
+/**
+ * A hardware key attestation (YubiKey PIV) does not prove what it must:
+ * malformed or not an attestation (ATTESTATION_INVALID), not leading to the
+ * trusted CA (ATTESTATION_UNTRUSTED), a certificate outside its validity
+ * (ATTESTATION_EXPIRED), or attesting another key (ATTESTATION_KEY_MISMATCH).
+ */
+export class AttestationError extends TufctlError {}
 
 /** The directory a new repository is laid out in is not usable (not empty, inside another repository, ...). */
 export class DirectoryError extends TufctlError {

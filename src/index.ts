@@ -19,6 +19,18 @@ export { assertDelegatedRoleName, TOP_LEVEL_ROLES } from './metadata/role-names.
 export { type Signer, LocalKeySigner, signerFromFile, signersFromEnvironment, collectSigners, KEY_ENV_PREFIX } from './keys/signer.js';
 export { generateKeyPair, writeKeyPair, readPublicKeyFile, parsePublicKeyPem, readPrivateKeyFile } from './keys/key-files.js';
 export { keyIdOf, verifyWithKey, tufKeyFromPublicKey, KEY_TYPES, type KeyType, type TufKeyJSON } from './keys/tuf-key.js';
+export {
+  verifyPivAttestation,
+  parseCertificates,
+  readCertificateFile,
+  attestationRecord,
+  deviceLabelOf,
+  ATTESTATION_FIELD,
+  type PivAttestation,
+  type PivAttestationInput,
+  type PivAttestationOptions,
+  type CertificateSource,
+} from './keys/piv-attestation.js';
 export { addKey, removeKey, setThreshold, setPeriods } from './edit/role-trust.js';
 export { addTargets, addTargetFiles, removeTargets, readTargetEntries, RoleResolver, type TargetDescription } from './edit/targets.js';
 export { addDelegation, removeDelegation, type AddDelegationOptions } from './edit/delegations.js';

@@ -9,6 +9,7 @@
 import { KeyError, UsageError } from '../errors.js';
 import { KEYOWNER_FIELD, ONLINE_URI_FIELD, publicKeyObjectOf, spkiDerOf, type TufKeyJSON } from '../keys/tuf-key.js';
 import { DEFAULT_KEY_ID_RULE, detectKeyIdRule, keyIdByRule, type KeyIdRule } from '../keys/key-ids.js';
+import { ATTESTATION_FIELD, deviceLabelOf } from '../keys/piv-attestation.js';
 import { isJSONObject, type JSONObject } from '../metadata/json.js';
 import { assertPeriods, writePeriods, type Periods } from '../metadata/expiry.js';
 import type { Repository } from '../metadata/repository.js';
@@ -93,6 +94,8 @@ function keyInUse(signed: JSONObject, keyId: string, holderIsRoot: boolean): boo
 export interface AddKeyOptions {
   owner?: string;
   onlineUri?: string;
+  /** Verified hardware attestation facts (attestationRecord), stored as ATTESTATION_FIELD. */
+  attestation?: JSONObject;
 }
 
 /** How this repository computes new key ids: tufctl.json's keyIdRule, else the rule its keys follow. */
@@ -116,7 +119,7 @@ export function existingIdOf(table: JSONObject, key: TufKeyJSON): string | undef
   return undefined;
 }
 
-/** `key` with the owner and online URI fields as they will be stored. */
+/** `key` with the owner, online URI and attestation fields as they will be stored. */
 export function keyRecord(key: TufKeyJSON, options: AddKeyOptions = {}): JSONObject {
   if (options.owner !== undefined && !/^@?[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(options.owner)) {
     throw new UsageError(`owner "${options.owner}" is not a user handle like @alice`);
@@ -124,6 +127,7 @@ export function keyRecord(key: TufKeyJSON, options: AddKeyOptions = {}): JSONObj
   const record: JSONObject = { ...key };
   if (options.owner) record[KEYOWNER_FIELD] = options.owner.startsWith('@') ? options.owner : `@${options.owner}`;
   if (options.onlineUri) record[ONLINE_URI_FIELD] = options.onlineUri;
+  if (options.attestation) record[ATTESTATION_FIELD] = options.attestation;
   return record;
 }
 
@@ -138,15 +142,17 @@ export function addKey(repo: Repository, role: string, key: TufKeyJSON, options:
   const holder = repo.signed(where.holder);
   const table = (where.holder === 'root' ? holder.keys : (holder.delegations as JSONObject).keys) ?? {};
   const keyId = existingIdOf(table as JSONObject, key) ?? keyIdByRule(fresh, repositoryKeyIdRule(repo));
+  const who = [options.owner, deviceLabelOf(fresh)].filter((w): w is string => w !== undefined && w !== '');
   const added = repo.edit(
     where.holder,
-    `${where.label}: add key ${keyId.slice(0, 12)}${options.owner ? ` (${options.owner})` : ''}`,
+    `${where.label}: add key ${keyId.slice(0, 12)}${who.length > 0 ? ` (${who.join(', ')})` : ''}`,
     (signed) => {
       const keys = where.keys(signed);
       const existing = keys[keyId];
       const record: JSONObject = isJSONObject(existing) ? { ...existing } : fresh;
       if (options.owner) record[KEYOWNER_FIELD] = fresh[KEYOWNER_FIELD]!;
       if (options.onlineUri) record[ONLINE_URI_FIELD] = options.onlineUri;
+      if (options.attestation) record[ATTESTATION_FIELD] = options.attestation;
       keys[keyId] = record;
       const entry = where.entry(signed);
       const ids = entry.keyids as string[];

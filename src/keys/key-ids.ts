@@ -14,6 +14,7 @@
  */
 import { createHash } from 'node:crypto';
 import { canonicalBytes, isJSONObject, type JSONObject } from '../metadata/json.js';
+import { ATTESTATION_FIELD } from './piv-attestation.js';
 
 export type KeyIdRule = 'without-custom-fields' | 'with-custom-fields';
 export const KEY_ID_RULES: readonly KeyIdRule[] = ['without-custom-fields', 'with-custom-fields'];
@@ -33,9 +34,19 @@ export function keyIdByRule(key: JSONObject, rule: KeyIdRule): string {
   return createHash('sha256').update(canonicalBytes(object)).digest('hex');
 }
 
-/** The rules under which `keyId` is the recomputed id of `key` (empty: neither). */
+/**
+ * The rules under which `keyId` is the recomputed id of `key` (empty:
+ * neither). A key whose attestation tufctl recorded after its id was made
+ * (`key add --attestation` on a key the table already holds keeps its id)
+ * also matches `with-custom-fields` by its fields without that record.
+ */
 export function rulesMatching(keyId: string, key: JSONObject): KeyIdRule[] {
-  return KEY_ID_RULES.filter((rule) => keyIdByRule(key, rule) === keyId);
+  return KEY_ID_RULES.filter((rule) => {
+    if (keyIdByRule(key, rule) === keyId) return true;
+    if (rule !== 'with-custom-fields' || !(ATTESTATION_FIELD in key)) return false;
+    const { [ATTESTATION_FIELD]: _recordedLater, ...before } = key;
+    return keyIdByRule(before, rule) === keyId;
+  });
 }
 
 /**

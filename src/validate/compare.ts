@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { canonicalize, isJSONObject, type JSONObject } from '../metadata/json.js';
 import { roleKind } from '../metadata/repository.js';
 import { KEYOWNER_FIELD } from '../keys/tuf-key.js';
+import { ATTESTATION_FIELD, deviceLabelOf } from '../keys/piv-attestation.js';
 
 export interface TargetItem {
   path: string;
@@ -27,6 +28,8 @@ export interface KeyChange {
   change: 'added' | 'removed';
   keyId: string;
   owner?: string;
+  /** The attested device recorded with the key (`YubiKey 25515003`). */
+  device?: string;
 }
 
 export interface ThresholdChange {
@@ -228,6 +231,14 @@ export function compareMetadata(baseDir: string, headDir: string): RoleChange[] 
       if (old.threshold !== e.threshold) change.thresholds.push({ role: name, from: old.threshold, to: e.threshold });
       if ((old.paths ?? '') !== (e.paths ?? '')) change.other.push(`paths of ${name}: ${old.paths || '—'} → ${e.paths || '—'}`);
     }
+    const tables = (signed: JSONObject | undefined): JSONObject | undefined => {
+      if (!signed) return undefined;
+      if (signed._type === 'root') return isJSONObject(signed.keys) ? signed.keys : undefined;
+      return isJSONObject(signed.delegations) && isJSONObject(signed.delegations.keys) ? signed.delegations.keys : undefined;
+    };
+    const keysBefore = tables(b);
+    const keysAfter = tables(a);
+    if (keysBefore && keysAfter) change.other.push(...attestationChanges(keysBefore, keysAfter));
     for (const [name, e] of tb) {
       if (ta.has(name)) continue;
       if (b?._type !== 'root') change.delegations.removed.push(name);
@@ -270,7 +281,27 @@ function periodOf(rootSigned: JSONObject, role: string): string {
   return value === undefined ? 'default' : String(value);
 }
 
-function ownerField(keys: JSONObject, keyId: string): { owner?: string } {
+function ownerField(keys: JSONObject, keyId: string): { owner?: string; device?: string } {
   const owner = ownerOf(keys, keyId);
-  return owner ? { owner } : {};
+  const device = deviceLabelOf(keys[keyId]);
+  return { ...(owner ? { owner } : {}), ...(device ? { device } : {}) };
+}
+
+/** Keys listed in both tables whose recorded attestation was added, changed or removed (the key id stays). */
+function attestationChanges(before: JSONObject, after: JSONObject): string[] {
+  const lines: string[] = [];
+  for (const [id, key] of Object.entries(after)) {
+    const old = before[id];
+    if (!isJSONObject(key) || !isJSONObject(old)) continue;
+    const a = key[ATTESTATION_FIELD];
+    const b = old[ATTESTATION_FIELD];
+    if (a === undefined && b === undefined) continue;
+    if (a !== undefined && b !== undefined && canonicalize(a) === canonicalize(b)) continue;
+    const owner = ownerOf(after, id);
+    const who = `key ${id.slice(0, 8)}${owner ? ` (${owner})` : ''}`;
+    if (b === undefined) lines.push(`${who}: attestation recorded, ${deviceLabelOf(key) ?? 'device'}`);
+    else if (a === undefined) lines.push(`${who}: recorded attestation removed (was ${deviceLabelOf(old) ?? 'a device'})`);
+    else lines.push(`${who}: recorded attestation changed, ${deviceLabelOf(old) ?? 'device'} → ${deviceLabelOf(key) ?? 'device'}`);
+  }
+  return lines;
 }

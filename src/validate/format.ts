@@ -56,7 +56,10 @@ export function roleItems(r: RoleChange, limit = MAX_LISTED): string[] {
   capped(r.targets.removed, (t) => `target removed: ${targetText(t)}`);
   for (const d of r.delegations.added) items.push(`delegation added: \`${d}\``);
   for (const d of r.delegations.removed) items.push(`delegation removed: \`${d}\``);
-  capped(r.keys, (k) => `key ${k.change} for \`${k.role}\`: ${keyId(k.keyId)}${k.owner ? ` (${k.owner})` : ''}`);
+  capped(r.keys, (k) => {
+    const who = [k.owner, k.device].filter(Boolean).join(', ');
+    return `key ${k.change} for \`${k.role}\`: ${keyId(k.keyId)}${who ? ` (${who})` : ''}`;
+  });
   for (const t of r.thresholds) items.push(`threshold of \`${t.role}\`: ${t.from} → ${t.to}`);
   for (const o of r.other) items.push(o);
   if (r.expires.to && r.expires.from !== r.expires.to)

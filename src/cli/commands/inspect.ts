@@ -24,7 +24,12 @@ function statusLine(r: RoleStatus): string {
       : r.state === 'expired'
         ? 'EXPIRED'
         : 'IN SIGNING PERIOD: re-sign now';
-  const who = describeNeeds(needOf(r), r.previous ? needOf(r.previous) : undefined);
+  // Owners shown with their attested device: `@alice (YubiKey 25515003)`.
+  const named = <T extends { missing: string[]; missingDevices?: (string | null)[] }>(s: T): T => ({
+    ...s,
+    missing: s.missing.map((m, i) => (s.missingDevices?.[i] ? `${m} (${s.missingDevices[i]})` : m)),
+  });
+  const who = describeNeeds(needOf(named(r)), r.previous ? needOf(named(r.previous)) : undefined);
   return `${r.role.padEnd(12)} v${String(r.version).padEnd(5)} expires ${r.expires} (${state})  ${sig}${who ? `  waiting for ${who}` : ''}`;
 }
 
@@ -61,6 +66,12 @@ export function register(cli: Argv): Argv {
         const repo = openRepository(args, { git: false });
         const status = repositoryStatus(repo, trustedRootFrom(args));
         const lines = status.roles.map(statusLine);
+        if (status.attestedKeys) {
+          lines.push('keys with a verified YubiKey attestation:');
+          for (const k of status.attestedKeys) {
+            lines.push(`  ${k.keyId.slice(0, 12)}  ${[k.owner, k.device].filter(Boolean).join(', ')}  ${k.roles.join(', ')}`);
+          }
+        }
         if (status.trustedRootVersion > 1) lines.push(`clients embed root v${status.trustedRootVersion}: older roots are not checked`);
         const pending = readPendingCommit(repo.dir);
         if (pending) {

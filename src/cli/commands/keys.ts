@@ -10,6 +10,8 @@ import { UsageError } from '../../errors.js';
 import { describeResign, revokeKey, type KeyRevocationResult } from '../../edit/key-revocation.js';
 import { rotateOnlineKey, signRotatedRoles, type OnlineKeyRotation, type RotatedSigning } from '../../edit/online-key.js';
 import { describeOutcome, emit, runEdit, signersFrom, type EditArgs, type EditOutcome, type GlobalArgs } from '../context.js';
+import { attestationLines, attestationOptions, keyAttestCommand, verifyAttestationArgs, type AttestationArgs } from './key-attest.js';
+import { attestationRecord } from '../../keys/piv-attestation.js';
 
 /**
  * runEdit for an online key rotation: --sign signs root and, with the new
@@ -92,21 +94,32 @@ export function register(cli: Argv): Argv {
                 describe: 'Public key file (SPKI PEM), or a hardware key as a pkcs11: URI (read from the token, no PIN needed)',
               })
               .option('owner', { type: 'string', describe: 'Key owner handle, e.g. @alice (x-tuf-on-ci-keyowner)' })
-              .option('online-uri', { type: 'string', describe: 'Online key URI (x-tuf-on-ci-online-uri), for snapshot/timestamp keys' }),
+              .option('online-uri', { type: 'string', describe: 'Online key URI (x-tuf-on-ci-online-uri), for snapshot/timestamp keys' })
+              .options(attestationOptions(false)),
           async (argv) => {
-            const args = argv as unknown as EditArgs & { role: string; pubkey: string; owner?: string; 'online-uri'?: string };
+            const args = argv as unknown as EditArgs &
+              AttestationArgs & { role: string; pubkey: string; owner?: string; 'online-uri'?: string };
             const { key } = readPublicKeyFile(args.pubkey);
+            // Verified before anything is edited: a refused attestation changes nothing.
+            const attestation = verifyAttestationArgs(args, { key, label: `the key in ${args.pubkey.split('?')[0]!}` });
             let added = false;
             let keyId = '';
             const outcome = await runEdit(args, (repo) => {
-              ({ added, keyId } = addKey(repo, args.role, key, { owner: args.owner, onlineUri: args['online-uri'] }));
+              ({ added, keyId } = addKey(repo, args.role, key, {
+                owner: args.owner,
+                onlineUri: args['online-uri'],
+                ...(attestation ? { attestation: attestationRecord(attestation) } : {}),
+              }));
             });
-            emit(args, [added ? `${args.role} now trusts ${keyId}` : `${args.role} already trusts ${keyId}`, ...describeOutcome(outcome)], {
-              ok: true,
-              keyId,
-              added,
-              ...outcome,
-            });
+            emit(
+              args,
+              [
+                ...(attestation ? attestationLines(attestation) : []),
+                added ? `${args.role} now trusts ${keyId}` : `${args.role} already trusts ${keyId}`,
+                ...describeOutcome(outcome),
+              ],
+              { ok: true, keyId, added, ...(attestation ? { attestation: attestationRecord(attestation) } : {}), ...outcome },
+            );
           },
         )
         .command(
@@ -167,7 +180,8 @@ export function register(cli: Argv): Argv {
             emit(args, [...describeRotation(result, outcome), ...describeOutcome(outcome)], { ok: true, ...result, ...outcome });
           },
         )
-        .demandCommand(1, 'name a key subcommand: generate, add, remove, revoke or rotate-online'),
+        .command(keyAttestCommand)
+        .demandCommand(1, 'name a key subcommand: generate, add, attest, remove, revoke or rotate-online'),
     )
     .command(
       'threshold <role> <n>',
