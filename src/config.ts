@@ -14,6 +14,7 @@ import { writeFileAtomic } from './fs-atomic.js';
 import { assertNoSecret } from './secrets.js';
 import { parseIssuer } from './jwks/issuer.js';
 import { KEY_ID_RULES, type KeyIdRule } from './keys/key-ids.js';
+import { jsonProblem, parseJSON } from './metadata/strict-json.js';
 
 export const CONFIG_FILE = 'tufctl.json';
 
@@ -74,9 +75,9 @@ export function loadConfig(repoDir: string): RepositoryConfig {
   if (!existsSync(path)) return { ...DEFAULT_CONFIG, jwks: parseJwksSettings(undefined) };
   let raw: unknown;
   try {
-    raw = JSON.parse(readFileSync(path, 'utf8'));
+    raw = parseJSON(readFileSync(path, 'utf8'));
   } catch (error) {
-    throw new TufctlError('CONFIG_INVALID', `${CONFIG_FILE}: not valid JSON (${(error as Error).message})`);
+    throw new TufctlError('CONFIG_INVALID', `${CONFIG_FILE}: ${jsonProblem(error)}`);
   }
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
     throw new TufctlError('CONFIG_INVALID', `${CONFIG_FILE}: must be a JSON object`);
@@ -176,7 +177,7 @@ export function writeJwksIssuerSettings(repoDir: string, issuer: string, issuerS
   loadConfig(repoDir); // refuse to edit a file that is already invalid
   const path = join(repoDir, CONFIG_FILE);
   const before = existsSync(path) ? readFileSync(path, 'utf8') : undefined;
-  const raw = (before === undefined ? {} : JSON.parse(before)) as Record<string, unknown>;
+  const raw = (before === undefined ? {} : parseJSON(before)) as Record<string, unknown>;
   const jwks = isPlainObject(raw.jwks) ? raw.jwks : {};
   const issuers = isPlainObject(jwks.issuers) ? jwks.issuers : {};
   raw.jwks = { ...jwks, issuers: { ...issuers, [issuer]: { ...issuerSettings } } };

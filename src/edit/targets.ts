@@ -15,6 +15,7 @@ import { canonicalize, isJSONObject, type JSONObject } from '../metadata/json.js
 import type { Repository } from '../metadata/repository.js';
 import { assertTargetPath } from '../targets/target-paths.js';
 import { binForTarget } from '../metadata/role-index.js';
+import { JSONParseError, isObjectPrototypeName, own, parseJSON, setOwn } from '../metadata/strict-json.js';
 
 export interface TargetDescription {
   path: string;
@@ -119,6 +120,8 @@ function withRole(target: TargetDescription, role: string): AddedTarget {
   return { ...target, role };
 }
 
+const DIGEST_SIZES = { sha256: 64, sha384: 96, sha512: 128 };
+
 /** Digest patterns by expected length, built once rather than per target. */
 const DIGEST_PATTERNS = new Map<string, RegExp>();
 
@@ -140,7 +143,7 @@ export function addTargets(repo: Repository, targets: readonly TargetDescription
       throw new TargetError('TARGET_PATH_INVALID', `target "${target.path}": length must be a whole number >= 0`);
     }
     for (const [algorithm, digest] of Object.entries(target.hashes)) {
-      const size = { sha256: 64, sha384: 96, sha512: 128 }[algorithm];
+      const size = own<number>(DIGEST_SIZES, algorithm);
       if (!size) throw new TargetError('TARGET_PATH_INVALID', `target "${target.path}": unsupported hash algorithm ${algorithm}`);
       if (!digestPattern(size).test(digest)) {
         throw new TargetError('TARGET_PATH_INVALID', `target "${target.path}": ${algorithm} must be ${size} lowercase hex characters`);
@@ -155,6 +158,14 @@ export function addTargets(repo: Repository, targets: readonly TargetDescription
       role = options.role;
     } else {
       role = resolver.resolve(target.path);
+    }
+    if (role !== 'targets' && isObjectPrototypeName(target.path)) {
+      // tuf-js looks a path up role by role from targets, in plain objects: "constructor" is found in
+      // targets (the built-in) before the delegated role is reached. Only targets itself can hold it.
+      throw new TargetError(
+        'TARGET_PATH_INVALID',
+        `target path "${target.path}" is the name of a built-in member of JavaScript objects: tuf-js clients find it only in the top-level targets role, not in ${role}`,
+      );
     }
     let list = byRole.get(role);
     if (!list) byRole.set(role, (list = []));
@@ -173,7 +184,7 @@ export function addTargets(repo: Repository, targets: readonly TargetDescription
     // Whether anything changes is decided per entry (cheap), not over the whole role.
     const current = repo.signed(role).targets as JSONObject;
     const knownChanged = entries.some(([path, entry]) => {
-      const existing = current[path];
+      const existing = own(current, path);
       return existing === undefined || canonicalize(existing) !== canonicalize(entry);
     });
     if (!knownChanged) continue;
@@ -182,7 +193,7 @@ export function addTargets(repo: Repository, targets: readonly TargetDescription
       description,
       (signed) => {
         const table = signed.targets as JSONObject;
-        for (const [path, entry] of entries) table[path] = entry;
+        for (const [path, entry] of entries) setOwn(table, path, entry);
       },
       { knownChanged },
     );
@@ -251,9 +262,10 @@ export async function readTargetEntries(file: string): Promise<TargetDescription
     if (line.trim() === '') continue;
     let value: unknown;
     try {
-      value = JSON.parse(line);
-    } catch {
-      throw new UsageError(`${file}:${lineNumber}: not valid JSON`);
+      value = parseJSON(line);
+    } catch (error) {
+      const duplicate = error instanceof JSONParseError && error.kind === 'duplicate';
+      throw new UsageError(`${file}:${lineNumber}: ${duplicate ? error.message : 'not valid JSON'}`);
     }
     if (!isJSONObject(value) || typeof value.path !== 'string' || typeof value.length !== 'number') {
       throw new UsageError(`${file}:${lineNumber}: expected {"path": string, "length": number, "sha256": hex}`);
@@ -298,7 +310,7 @@ export function removeTargets(
 
 function findHolder(repo: Repository, resolver: RoleResolver, path: string): string | undefined {
   const likely = resolver.resolve(path);
-  if (isJSONObject((repo.signed(likely).targets as JSONObject)[path])) return likely;
-  if (isJSONObject((repo.signed('targets').targets as JSONObject)[path])) return 'targets';
+  if (isJSONObject(own(repo.signed(likely).targets as JSONObject, path))) return likely;
+  if (isJSONObject(own(repo.signed('targets').targets as JSONObject, path))) return 'targets';
   return undefined;
 }

@@ -9,6 +9,7 @@ import { JwksError } from '../errors.js';
 import { BodyTooLarge, NetworkFailure, exchange } from '../oci/http.js';
 import { isLoopbackHost } from '../oci/registry-client.js';
 import { discoveryUrl, parseIssuer } from './issuer.js';
+import { JSONParseError, parseJSON } from '../metadata/strict-json.js';
 
 export const DISCOVERY_MAX_BYTES = 64 * 1024;
 export const JWKS_MAX_BYTES = 256 * 1024;
@@ -79,9 +80,11 @@ async function fetchJson(issuer: string, url: URL, what: string, maxBytes: numbe
     throw new JwksError('JWKS_UNREACHABLE', `issuer ${issuer}: cannot fetch the ${where}: the server answered HTTP ${response.status}`);
   }
   try {
-    return JSON.parse(response.body.toString('utf8'));
-  } catch {
-    throw new JwksError('JWKS_INVALID', `issuer ${issuer}: the ${where} is not valid JSON`);
+    return parseJSON(response.body);
+  } catch (error) {
+    // A member twice (two "jwks_uri", two "keys") means one thing to us and another to other verifiers.
+    const duplicate = error instanceof JSONParseError && error.kind === 'duplicate' ? ` (${error.message})` : '';
+    throw new JwksError('JWKS_INVALID', `issuer ${issuer}: the ${where} is not valid JSON${duplicate}`);
   }
 }
 

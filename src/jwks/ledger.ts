@@ -12,6 +12,7 @@
 import { JwksError } from '../errors.js';
 import { toFileBytes, sameCanonical } from '../metadata/json.js';
 import { compareKids, type CheckedKey, type PublicJwk } from './jwk-checks.js';
+import { own, setOwn } from '../metadata/strict-json.js';
 
 export type KeyStatus = 'active' | 'archived' | 'revoked';
 
@@ -82,8 +83,9 @@ export function syncLedger(previous: Ledger | undefined, live: LiveKeys, options
   }
   const now = formatTime(options.now);
   const keys: Record<string, LedgerEntry> = structuredClone(previous?.keys ?? {});
+  // Key ids are the issuer's choice: looked up and stored as own members (a kid may be "constructor").
   for (const key of live.keys) {
-    const entry = keys[key.kid];
+    const entry = own<LedgerEntry>(keys, key.kid);
     if (entry && entry.thumbprint !== key.thumbprint) {
       throw new JwksError(
         'JWKS_KID_CONFLICT',
@@ -97,15 +99,15 @@ export function syncLedger(previous: Ledger | undefined, live: LiveKeys, options
   let changed = previous === undefined || previous.jwks_uri !== live.jwksUri;
   const liveKids = new Set(live.keys.map((key) => key.kid));
   for (const key of live.keys) {
-    const entry = keys[key.kid];
+    const entry = own<LedgerEntry>(keys, key.kid);
     if (!entry) {
-      keys[key.kid] = { thumbprint: key.thumbprint, status: 'active', first_seen: now, last_seen: now, jwk: key.jwk };
+      setOwn(keys, key.kid, { thumbprint: key.thumbprint, status: 'active', first_seen: now, last_seen: now, jwk: key.jwk });
       changes.added.push(key.kid);
     } else if (entry.status === 'revoked') {
       changes.notes.push(`key ${JSON.stringify(key.kid)} is revoked but the issuer still serves it; it stays revoked and unpublished`);
       continue;
     } else if (entry.status === 'archived') {
-      keys[key.kid] = { thumbprint: entry.thumbprint, status: 'active', first_seen: entry.first_seen, last_seen: now, jwk: key.jwk };
+      setOwn(keys, key.kid, { thumbprint: entry.thumbprint, status: 'active', first_seen: entry.first_seen, last_seen: now, jwk: key.jwk });
       changes.reactivated.push(key.kid);
     } else if (!sameCanonical(entry.jwk, key.jwk)) {
       // Same key material, other public members (alg, use, x5c, ...): keep what the issuer now says.
@@ -137,7 +139,7 @@ export function syncLedger(previous: Ledger | undefined, live: LiveKeys, options
 
 /** Marks `kid` revoked at `now`: it leaves jwks.json but stays in the ledger for good. */
 export function revokeKey(ledger: Ledger, kid: string, reason: string, now: Date): LedgerUpdate {
-  const entry = ledger.keys[kid];
+  const entry = own<LedgerEntry>(ledger.keys, kid);
   if (!entry) {
     const known = Object.keys(ledger.keys).sort(compareKids);
     throw new JwksError(

@@ -6,6 +6,8 @@
  * It is stable: the same document always serialises to the same bytes.
  * Canonical form: OLPC canonical JSON, as every TUF implementation signs.
  */
+import { setOwn } from './strict-json.js';
+
 export type JSONValue = string | number | boolean | null | JSONValue[] | JSONObject;
 export interface JSONObject {
   [key: string]: JSONValue;
@@ -26,7 +28,8 @@ function sortKeys(value: unknown): unknown {
     const out: Record<string, unknown> = {};
     for (const key of Object.keys(input).sort()) {
       const v = input[key];
-      if (v !== undefined) out[key] = sortKeys(v);
+      // (setOwn: a member named __proto__ is data, not the copy's prototype)
+      if (v !== undefined) setOwn(out, key, sortKeys(v));
     }
     return out;
   }

@@ -26,6 +26,7 @@ import { canonicalBytes, canonicalize, isJSONObject, sameCanonicalText, toFileBy
 import { DEFAULT_PERIODS, expiryFrom, readPeriods, type Periods } from './expiry.js';
 import { isTopLevelRole } from './role-names.js';
 import { checkWithModels } from './model-check.js';
+import { displayName, isObjectPrototypeName, jsonProblem, own, parseJSON, setOwn } from './strict-json.js';
 
 export type RoleKind = 'root' | 'timestamp' | 'snapshot' | 'targets';
 
@@ -94,16 +95,109 @@ const MODEL_KIND: Record<RoleKind, MetadataKind> = {
 
 /**
  * Parses and validates metadata bytes for `role`, with errors that name the
- * file. Validation is @tufjs/models' own, plus the checks it leaves out.
+ * file. Parsing is strict (a member that appears twice is refused: parsers
+ * disagree on which one counts); validation is @tufjs/models' own, plus the
+ * checks it leaves out.
  */
 export function parseEnvelope(bytes: Buffer, role: string, where: string): Envelope {
   let json: unknown;
   try {
-    json = JSON.parse(bytes.toString('utf8'));
+    json = parseJSON(bytes);
   } catch (error) {
-    throw new MetadataError('METADATA_MALFORMED', `${where}: not valid JSON (${(error as Error).message})`);
+    throw new MetadataError('METADATA_MALFORMED', `${where}: ${jsonProblem(error)}`);
   }
   return validateEnvelope(json, role, where);
+}
+
+/** 2^53 - 1 as written in messages. */
+const MAX_SAFE_TEXT = '9007199254740991 (2^53 - 1, the largest integer JavaScript reads exactly)';
+
+/**
+ * Versions, lengths and thresholds must be safe integers: above 2^53 - 1
+ * JSON numbers lose precision (a version + 1 is the same version), and
+ * clients in other languages read them differently. The first offending
+ * field, or undefined.
+ */
+function unsafeIntegerField(kind: RoleKind, signed: JSONObject): string | undefined {
+  const unsafe = (value: unknown): boolean => typeof value === 'number' && !Number.isSafeInteger(value);
+  const member = (name: string): string => (/^[A-Za-z_$][A-Za-z0-9_$]*$/.test(name) ? `.${name}` : `[${displayName(name)}]`);
+  if (kind === 'targets') {
+    const targets = signed.targets as JSONObject;
+    for (const path in targets) {
+      const entry = targets[path];
+      if (isJSONObject(entry) && unsafe(entry.length)) return `signed.targets${member(path)}.length`;
+    }
+    const delegations = signed.delegations;
+    if (isJSONObject(delegations) && Array.isArray(delegations.roles)) {
+      for (const [i, entry] of delegations.roles.entries()) {
+        if (isJSONObject(entry) && unsafe(entry.threshold)) return `signed.delegations.roles[${i}].threshold`;
+      }
+    }
+  } else if (kind === 'snapshot' || kind === 'timestamp') {
+    const meta = signed.meta;
+    if (isJSONObject(meta)) {
+      for (const name in meta) {
+        const entry = meta[name];
+        if (!isJSONObject(entry)) continue;
+        if (unsafe(entry.version)) return `signed.meta${member(name)}.version`;
+        if (unsafe(entry.length)) return `signed.meta${member(name)}.length`;
+      }
+    }
+  } else if (isJSONObject(signed.roles)) {
+    for (const name in signed.roles) {
+      const entry = signed.roles[name];
+      if (isJSONObject(entry) && unsafe(entry.threshold)) return `signed.roles${member(name)}.threshold`;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Key ids and delegated role names that JavaScript clients cannot use: tuf-js
+ * keeps signatures by key id and loaded roles by name in plain objects, where
+ * `__proto__`, `constructor`, `toString` … already exist (it then reports
+ * "multiple signatures found", or takes a built-in function for a role).
+ */
+function prototypeNameField(kind: RoleKind, envelope: Envelope): string | undefined {
+  const bad = (name: unknown): name is string => typeof name === 'string' && isObjectPrototypeName(name);
+  const keyTable = (keys: unknown, field: string): string | undefined => {
+    if (!isJSONObject(keys)) return undefined;
+    for (const id of Object.keys(keys)) if (bad(id)) return `${field}: key id ${displayName(id)}`;
+    return undefined;
+  };
+  const keyIds = (entry: unknown, field: string): string | undefined => {
+    const ids = isJSONObject(entry) ? entry.keyids : undefined;
+    if (Array.isArray(ids)) for (const id of ids) if (bad(id)) return `${field}.keyids: key id ${displayName(id)}`;
+    return undefined;
+  };
+  for (const signature of envelope.signatures) {
+    if (isJSONObject(signature) && bad(signature.keyid)) return `signatures: key id ${displayName(signature.keyid)}`;
+  }
+  const signed = envelope.signed;
+  if (kind === 'root') {
+    const found = keyTable(signed.keys, 'signed.keys');
+    if (found) return found;
+    if (isJSONObject(signed.roles)) {
+      for (const name of Object.keys(signed.roles)) {
+        const inRole = keyIds(signed.roles[name], `signed.roles.${name}`);
+        if (inRole) return inRole;
+      }
+    }
+  } else if (kind === 'targets' && isJSONObject(signed.delegations)) {
+    const delegations = signed.delegations;
+    const found = keyTable(delegations.keys, 'signed.delegations.keys');
+    if (found) return found;
+    if (Array.isArray(delegations.roles)) {
+      for (const [i, entry] of delegations.roles.entries()) {
+        if (isJSONObject(entry) && bad(entry.name)) return `signed.delegations.roles[${i}].name: role name ${displayName(entry.name)}`;
+        const inRole = keyIds(entry, `signed.delegations.roles[${i}]`);
+        if (inRole) return inRole;
+      }
+    }
+    const inBins = keyIds(delegations.succinct_roles, 'signed.delegations.succinct_roles');
+    if (inBins) return inBins;
+  }
+  return undefined;
 }
 
 export function validateEnvelope(json: unknown, role: string, where: string): Envelope {
@@ -118,11 +212,23 @@ export function validateEnvelope(json: unknown, role: string, where: string): En
   if (typeof signed.version !== 'number' || !Number.isInteger(signed.version) || signed.version < 1) {
     throw new MetadataError('METADATA_MALFORMED', `${where}: signed.version must be an integer >= 1`);
   }
+  if (!Number.isSafeInteger(signed.version)) {
+    throw new MetadataError('METADATA_MALFORMED', `${where}: signed.version must be an integer >= 1 and at most ${MAX_SAFE_TEXT}`);
+  }
   if (typeof signed.expires !== 'string' || !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/.test(signed.expires)) {
     throw new MetadataError('METADATA_MALFORMED', `${where}: signed.expires must be an ISO 8601 UTC time like 2030-01-01T00:00:00Z`);
   }
   if (kind === 'targets' && !isJSONObject(signed.targets)) {
     throw new MetadataError('METADATA_MALFORMED', `${where}: signed.targets must be an object (path -> target info)`);
+  }
+  const unsafe = unsafeIntegerField(kind, signed);
+  if (unsafe) throw new MetadataError('METADATA_MALFORMED', `${where}: ${unsafe} must be a whole number at most ${MAX_SAFE_TEXT}`);
+  const prototypeName = prototypeNameField(kind, json as Envelope);
+  if (prototypeName) {
+    throw new MetadataError(
+      'METADATA_MALFORMED',
+      `${where}: ${prototypeName} is the name of a built-in member of JavaScript objects; JavaScript TUF clients (tuf-js) cannot use it`,
+    );
   }
   try {
     checkWithModels(MODEL_KIND[kind], json);
@@ -413,15 +519,15 @@ export class Repository {
       if (blob) {
         const bytes = base.readBlobs([blob]).get(blob)!;
         try {
-          listed = (JSON.parse(bytes.toString()) as { signed?: { meta?: Record<string, { version?: number }> } }).signed?.meta ?? null;
+          listed = (parseJSON(bytes) as { signed?: { meta?: Record<string, { version?: number }> } }).signed?.meta ?? null;
         } catch {
           // unparsable: nothing listed
         }
       }
       this.#baseSnapshotMeta = listed;
     }
-    const version = this.#baseSnapshotMeta?.[`${role}.json`]?.version;
-    return typeof version === 'number' ? version : undefined;
+    const version = own<{ version?: number } | null>(this.#baseSnapshotMeta, `${role}.json`)?.version;
+    return Number.isSafeInteger(version) ? version : undefined;
   }
 
   /**
@@ -441,7 +547,7 @@ export class Repository {
       const blob = base.blobId('metadata/root.json');
       if (blob) {
         try {
-          const signed = (JSON.parse(base.readBlobs([blob]).get(blob)!.toString('utf8')) as Envelope).signed;
+          const signed = (parseJSON(base.readBlobs([blob]).get(blob)!) as Envelope).signed;
           if (isJSONObject(signed)) this.#baseRoot = signed;
         } catch {
           // unparsable: no exemption
@@ -487,6 +593,12 @@ export class Repository {
         const listed = roleKind(loaded.name) === 'targets' ? this.#baseSnapshotListed(loaded.name) : undefined;
         next = Math.max(working, (listed ?? 0) + 1);
       }
+      if (!Number.isSafeInteger(next)) {
+        throw new MetadataError(
+          'METADATA_MALFORMED',
+          `${loaded.relPath}: version ${working} cannot go up by one: versions stop at ${MAX_SAFE_TEXT}`,
+        );
+      }
       signed.version = next;
       signed.expires = expiryFrom(this.now, this.periods(loaded.name).expiryDays);
       loaded.envelope.signatures = [];
@@ -515,7 +627,7 @@ export class Repository {
     for (const { loaded, blob } of pending) {
       let baseSigned: JSONObject;
       try {
-        baseSigned = (JSON.parse(blobs.get(blob)!.toString('utf8')) as Envelope).signed;
+        baseSigned = (parseJSON(blobs.get(blob)!) as Envelope).signed;
       } catch {
         continue;
       }
@@ -748,10 +860,10 @@ export function trustFromEntry(keys: JSONObject, entry: JSONObject): RoleTrust {
   const keyIds = Array.isArray(entry.keyids) ? (entry.keyids as string[]) : [];
   const typed: Record<string, TufKeyJSON> = {};
   for (const id of keyIds) {
-    const key = keys[id];
+    const key = own<JSONObject>(keys, id);
     if (key !== undefined) {
       try {
-        typed[id] = assertTufKey(key, `key ${id}`);
+        setOwn(typed, id, assertTufKey(key, `key ${id}`));
       } catch (error) {
         if (!(error instanceof TufctlError)) throw error;
       }
@@ -778,8 +890,8 @@ function versionOf(signed: JSONObject): number | undefined {
 
 function parseVersion(bytes: Buffer): number | undefined {
   try {
-    const version = (JSON.parse(bytes.toString('utf8')) as { signed?: { version?: unknown } }).signed?.version;
-    return typeof version === 'number' ? version : undefined;
+    const version = (parseJSON(bytes) as { signed?: { version?: unknown } }).signed?.version;
+    return Number.isSafeInteger(version) ? (version as number) : undefined;
   } catch {
     return undefined;
   }

@@ -18,6 +18,7 @@ import { join, sep } from 'node:path';
 import { writeFileAtomic } from '../fs-atomic.js';
 import { MetadataError } from '../errors.js';
 import { isJSONObject, type JSONObject } from './json.js';
+import { jsonProblem, own, parseJSON, setOwn } from './strict-json.js';
 import type { Repository } from './repository.js';
 
 export interface RoleFileInfo {
@@ -44,14 +45,16 @@ interface CacheFile {
 }
 
 function describe(bytes: Buffer, role: string): RoleFileInfo {
-  let signed: JSONObject;
+  let parsed: unknown;
   try {
-    const parsed = JSON.parse(bytes.toString('utf8')) as unknown;
-    if (!isJSONObject(parsed) || !isJSONObject(parsed.signed)) throw new Error('no signed object');
-    signed = parsed.signed;
+    parsed = parseJSON(bytes);
   } catch (error) {
-    throw new MetadataError('METADATA_MALFORMED', `metadata/${role}.json: ${(error as Error).message}`);
+    throw new MetadataError('METADATA_MALFORMED', `metadata/${role}.json: ${jsonProblem(error)}`);
   }
+  if (!isJSONObject(parsed) || !isJSONObject(parsed.signed)) {
+    throw new MetadataError('METADATA_MALFORMED', `metadata/${role}.json: no signed object`);
+  }
+  const signed = parsed.signed;
   return describeSigned(signed, bytes);
 }
 
@@ -159,7 +162,7 @@ export class RoleIndex {
     } catch {
       return undefined;
     }
-    const cached = this.#cache.entries[role];
+    const cached = own<CacheEntry>(this.#cache.entries, role);
     if (
       cached &&
       cached.size === stat.size &&
@@ -170,7 +173,7 @@ export class RoleIndex {
       return cached;
     }
     const info = describe(readFileSync(path), role);
-    this.#cache.entries[role] = { ...info, size: stat.size, mtimeMs: stat.mtimeMs, ino: stat.ino };
+    setOwn(this.#cache.entries, role, { ...info, size: stat.size, mtimeMs: stat.mtimeMs, ino: stat.ino });
     this.#refreshed++;
     return info;
   }

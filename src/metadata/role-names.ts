@@ -9,6 +9,7 @@
  * roles are warned about it.
  */
 import { UsageError } from '../errors.js';
+import { isObjectPrototypeName } from './strict-json.js';
 
 export const TOP_LEVEL_ROLES = ['root', 'targets', 'snapshot', 'timestamp'] as const;
 export type TopLevelRole = (typeof TOP_LEVEL_ROLES)[number];
@@ -25,6 +26,9 @@ export function isTopLevelRole(name: string): name is TopLevelRole {
 export function roleNameProblem(name: string): string | undefined {
   if (name.length === 0) return 'is empty';
   if (isTopLevelRole(name)) return 'is a top-level role name';
+  if (isObjectPrototypeName(name)) {
+    return 'is the name of a built-in member of JavaScript objects (tuf-js keeps loaded roles in a plain object and would take the built-in for the role)';
+  }
   if (Buffer.byteLength(name) > MAX_ROLE_NAME_BYTES) return `is longer than ${MAX_ROLE_NAME_BYTES} bytes`;
   if (name === '.' || name === '..') return 'is "." or ".."';
   if (name.startsWith('.')) return 'starts with "."';

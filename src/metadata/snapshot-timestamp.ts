@@ -12,12 +12,13 @@
  * timestamp is not validly signed, inside its signing period, or forced.
  */
 import { createHash } from 'node:crypto';
-import { RuleError } from '../errors.js';
+import { MetadataError, RuleError } from '../errors.js';
 import type { Signer } from '../keys/signer.js';
 import { parseExpiry, signingState } from './expiry.js';
 import { isJSONObject, sameCanonical, type JSONObject } from './json.js';
 import type { Repository } from './repository.js';
 import { RoleIndex } from './role-index.js';
+import { own, setOwn } from './strict-json.js';
 
 export interface OnlineRoleOptions {
   /** Re-sign even when nothing calls for it. */
@@ -74,7 +75,7 @@ export function snapshotChanges(repo: Repository): { meta: JSONObject; changed: 
   for (const { role, info } of entries) {
     if (!info) continue;
     const name = `${role}.json`;
-    const listed = current[name];
+    const listed = own(current, name);
     const listedVersion = isJSONObject(listed) && typeof listed.version === 'number' ? listed.version : undefined;
     if (listedVersion !== undefined && info.version < listedVersion) {
       throw new RuleError(
@@ -88,7 +89,7 @@ export function snapshotChanges(repo: Repository): { meta: JSONObject; changed: 
       entry.hashes = { sha256: info.sha256! };
     }
     if (!sameJSON(listed, entry)) {
-      meta[name] = entry;
+      setOwn(meta, name, entry);
       changed.push(`${role} v${info.version}`);
     }
   }
@@ -169,6 +170,12 @@ export async function doTimestamp(
 /** Lifts the working version so finalize keeps it (it keeps any working version above the base's). */
 function raiseVersion(repo: Repository, role: 'snapshot' | 'timestamp', atLeast: number | undefined): void {
   if (atLeast === undefined || repo.version(role) >= atLeast) return;
+  if (!Number.isSafeInteger(atLeast)) {
+    throw new MetadataError(
+      'METADATA_MALFORMED',
+      `${role}: the new version would have to be at least ${atLeast}, above 9007199254740991 (2^53 - 1), where versions stop`,
+    );
+  }
   repo.edit(role, `${role}: version ${atLeast} (above the published one)`, (signed) => {
     signed.version = atLeast;
   });

@@ -5,6 +5,7 @@
  */
 import { digestOf } from './digest.js';
 import type { Descriptor } from './store.js';
+import { JSONParseError, parseJSON } from '../metadata/strict-json.js';
 
 export const METADATA_LAYER_MEDIA_TYPE = 'application/vnd.tuf.metadata+json';
 export const TARGET_LAYER_MEDIA_TYPE = 'application/vnd.tuf.target';
@@ -76,9 +77,16 @@ export function buildIndex(entries: Descriptor[]): { bytes: Buffer; digest: stri
   return { bytes, digest: digestOf(bytes), mediaType: INDEX_MEDIA_TYPE, manifests: sorted };
 }
 
-/** Parses a stored manifest or index, returning its layers (manifest) or entries (index). */
+/**
+ * Parses a stored manifest or index, returning its layers (manifest) or
+ * entries (index). Strictly: a member that appears twice (two "layers", two
+ * annotations of one name) is refused, as registries and other clients may
+ * read the other one. Throws JSONParseError.
+ */
 export function parseManifest(bytes: Buffer): { mediaType: string; layers: Descriptor[]; manifests: Descriptor[] } {
-  const json = JSON.parse(bytes.toString('utf8')) as { mediaType?: string; layers?: Descriptor[]; manifests?: Descriptor[] };
+  const parsed = parseJSON(bytes);
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new JSONParseError('syntax', 'not a JSON object');
+  const json = parsed as { mediaType?: string; layers?: Descriptor[]; manifests?: Descriptor[] };
   return { mediaType: json.mediaType ?? '', layers: json.layers ?? [], manifests: json.manifests ?? [] };
 }
 

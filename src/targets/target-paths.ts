@@ -45,7 +45,8 @@ export function hashProblem(algorithm: string, value: unknown): string | undefin
   if (!HASH_ALGORITHM.test(algorithm))
     return `has a hash algorithm name ${JSON.stringify(algorithm.slice(0, 40))} that is not a plain name`;
   if (typeof value !== 'string' || !HASH_VALUE.test(value)) return `has a ${algorithm} value that is not lowercase hex`;
-  const size = { sha256: 64, sha384: 96, sha512: 128 }[algorithm];
+  const sizes: Record<string, number> = { sha256: 64, sha384: 96, sha512: 128 };
+  const size = Object.hasOwn(sizes, algorithm) ? sizes[algorithm] : undefined;
   if (size !== undefined && value.length !== size) return `has a ${algorithm} value of ${value.length} hex digits (expected ${size})`;
   return undefined;
 }

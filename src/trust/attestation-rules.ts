@@ -109,7 +109,7 @@ export function attestationProblems(doc: SourceDocument, context: AttestationCon
     checkPolicy(policyId, policy, context, report);
   }
   for (const id of mapped ?? []) {
-    if (!(id in policies) && !context.ownRequirements?.has(id)) {
+    if (!Object.hasOwn(policies, id) && !context.ownRequirements?.has(id)) {
       report.warning(
         ['policies'],
         `policy "${id}" of ${context.mappingFile} has no required attestations here; the default policy rejects every image until it has some`,

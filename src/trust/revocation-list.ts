@@ -8,6 +8,7 @@
 import { TufctlError } from '../errors.js';
 import { isJSONObject, toFileBytes } from '../metadata/json.js';
 import { formatExpiry } from '../metadata/expiry.js';
+import { jsonProblem, parseJSON } from '../metadata/strict-json.js';
 import { REVOCATIONS_FILE, type RevocationListFile, type RevokedDigest } from './model.js';
 
 export type RevocationKind = 'envelopes' | 'images';
@@ -37,9 +38,9 @@ export function parseRevocationList(bytes: Buffer | undefined, where = `targets/
   if (bytes === undefined) return emptyRevocationList();
   let value: unknown;
   try {
-    value = JSON.parse(bytes.toString('utf8'));
+    value = parseJSON(bytes);
   } catch (error) {
-    throw new TufctlError('REVOCATION_INVALID', `${where}: not valid JSON (${(error as Error).message})`);
+    throw new TufctlError('REVOCATION_INVALID', `${where}: ${jsonProblem(error)}`);
   }
   if (!isJSONObject(value) || !Array.isArray(value.envelopes) || !Array.isArray(value.images)) {
     throw new TufctlError(

@@ -10,6 +10,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { LineCounter, parseDocument, visit, isMap, isPair, isScalar, isSeq, type Document, type Node } from 'yaml';
+import { displayName, findDuplicateMember } from '../metadata/strict-json.js';
 import type { TrustProblem } from './problems.js';
 
 /** A path into a parsed document: map keys and sequence indices. */
@@ -215,10 +216,15 @@ export function parseSource(text: string, file: string, options: ParseOptions = 
       error(undefined, `not valid JSON: ${(e as Error).name}`);
       return { file, value: undefined, problems, lineOf: () => undefined };
     }
-    // JSON.parse keeps the last of duplicate keys silently; the YAML reader reports them.
+    // JSON.parse keeps the last of duplicate keys silently: the scan names the first duplicate
+    // (with its path), the YAML reader says on which line each one is.
     const clean = doc.errors.length === 0;
-    for (const e of doc.errors) {
-      if (e.code === 'DUPLICATE_KEY') error(lineAt(counter, e.pos[0]), 'duplicate key (each key may appear once)');
+    const duplicate = findDuplicateMember(text);
+    const lines = doc.errors.filter((e) => e.code === 'DUPLICATE_KEY').map((e) => lineAt(counter, e.pos[0]));
+    if (duplicate) {
+      const { path, member } = duplicate;
+      error(lines[0], `${path ? `${path}: ` : ''}member ${displayName(member)} appears twice (each key may appear once)`);
+      for (const line of lines.slice(1)) error(line, 'duplicate key (each key may appear once)');
     }
     return { file, value, problems, lineOf: (path) => (clean ? lineInDocument(doc, counter, path) : undefined) };
   }

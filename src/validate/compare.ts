@@ -7,6 +7,7 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { canonicalize, isJSONObject, type JSONObject } from '../metadata/json.js';
 import { roleKind } from '../metadata/repository.js';
+import { parseJSON } from '../metadata/strict-json.js';
 import { KEYOWNER_FIELD } from '../keys/tuf-key.js';
 import { ATTESTATION_FIELD, deviceLabelOf } from '../keys/piv-attestation.js';
 
@@ -74,7 +75,7 @@ export function readMetadata(dir: string): Map<string, Envelope | null> {
     if (!name.endsWith('.json') || name.startsWith('.')) continue;
     const role = name.slice(0, -'.json'.length);
     try {
-      const json = JSON.parse(readFileSync(join(metaDir, name), 'utf8')) as unknown;
+      const json = parseJSON(readFileSync(join(metaDir, name)));
       result.set(role, isJSONObject(json) && isJSONObject(json.signed) ? (json as Envelope) : null);
     } catch {
       result.set(role, null);
@@ -98,14 +99,15 @@ function diffTargets(before: JSONObject | undefined, after: JSONObject | undefin
   const b = isJSONObject(after?.targets) ? after.targets : {};
   const out: RoleChange['targets'] = { added: [], modified: [], removed: [] };
   for (const path of Object.keys(b).sort()) {
-    if (!(path in a)) out.added.push(targetInfo(path, b[path]));
+    // (own members only: a target may be called "constructor")
+    if (!Object.hasOwn(a, path)) out.added.push(targetInfo(path, b[path]));
     else if (canonicalize(a[path]!) !== canonicalize(b[path]!)) {
       const { path: _p, ...from } = targetInfo(path, a[path]);
       const { path: _q, ...to } = targetInfo(path, b[path]);
       out.modified.push({ path, from, to });
     }
   }
-  for (const path of Object.keys(a).sort()) if (!(path in b)) out.removed.push(targetInfo(path, a[path]));
+  for (const path of Object.keys(a).sort()) if (!Object.hasOwn(b, path)) out.removed.push(targetInfo(path, a[path]));
   return out;
 }
 

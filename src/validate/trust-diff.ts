@@ -7,6 +7,7 @@
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, posix } from 'node:path';
 import { parse as parseYaml } from 'yaml';
+import { own, parseJSON } from '../metadata/strict-json.js';
 import { canonicalize, isJSONObject, type JSONObject, type JSONValue } from '../metadata/json.js';
 
 export interface TrustFileChange {
@@ -24,7 +25,8 @@ function readParsed(dir: string, target: string): unknown {
   if (!existsSync(file)) return undefined;
   const text = readFileSync(file, 'utf8');
   try {
-    return target.endsWith('.json') ? (JSON.parse(text) as unknown) : (parseYaml(text) as unknown);
+    // Duplicate members make a file unreadable here too (the trust validator reports them).
+    return target.endsWith('.json') ? parseJSON(text) : (parseYaml(text, { uniqueKeys: true }) as unknown);
   } catch {
     return null;
   }
@@ -74,9 +76,9 @@ function mappingItems(before: unknown, after: unknown): string[] {
   for (const r of remaining) items.push(`rule removed: ${r}`);
   if (added.length === 0 && remaining.length === 0 && rb.join('\n') !== ra.join('\n')) items.push('rules reordered');
   for (const k of [...new Set([...Object.keys(b), ...Object.keys(a)])].filter((k) => k !== 'policies' && k !== 'rules').sort()) {
-    if (same(b[k], a[k])) continue;
-    if (!(k in b)) items.push(`field \`${k}\` added`);
-    else if (!(k in a)) items.push(`field \`${k}\` removed`);
+    if (same(own(b, k), own(a, k))) continue;
+    if (!Object.hasOwn(b, k)) items.push(`field \`${k}\` added`);
+    else if (!Object.hasOwn(a, k)) items.push(`field \`${k}\` removed`);
     else items.push(`${k}: ${JSON.stringify(b[k])} → ${JSON.stringify(a[k])}`);
   }
   return items;
@@ -87,10 +89,12 @@ function attestationItems(before: unknown, after: unknown): string[] {
   const b = isJSONObject(before) && isJSONObject(before.policies) ? before.policies : {};
   const a = isJSONObject(after) && isJSONObject(after.policies) ? after.policies : {};
   for (const id of [...new Set([...Object.keys(b), ...Object.keys(a)])].sort()) {
-    const eb = new Map(list(isJSONObject(b[id]) ? b[id].attestations : undefined).map((e) => [String(e.name), e]));
-    const ea = new Map(list(isJSONObject(a[id]) ? a[id].attestations : undefined).map((e) => [String(e.name), e]));
-    if (!(id in b)) items.push(`policy \`${id}\`: required attestations added (${[...ea.keys()].join(', ') || 'none'})`);
-    else if (!(id in a)) items.push(`policy \`${id}\`: required attestations removed`);
+    const pb = own(b, id);
+    const pa = own(a, id);
+    const eb = new Map(list(isJSONObject(pb) ? pb.attestations : undefined).map((e) => [String(e.name), e]));
+    const ea = new Map(list(isJSONObject(pa) ? pa.attestations : undefined).map((e) => [String(e.name), e]));
+    if (!Object.hasOwn(b, id)) items.push(`policy \`${id}\`: required attestations added (${[...ea.keys()].join(', ') || 'none'})`);
+    else if (!Object.hasOwn(a, id)) items.push(`policy \`${id}\`: required attestations removed`);
     else {
       for (const [name, e] of ea) {
         const old = eb.get(name);
@@ -159,7 +163,7 @@ function ledgerItems(before: unknown, after: unknown): string[] {
   const status = (e: unknown): string => (isJSONObject(e) ? String(e.status) : '?');
   for (const kid of Object.keys(ka).sort()) {
     const now = status(ka[kid]);
-    if (!(kid in kb)) items.push(`${issuer}: key \`${kid}\` added (${now})`);
+    if (!Object.hasOwn(kb, kid)) items.push(`${issuer}: key \`${kid}\` added (${now})`);
     else {
       const was = status(kb[kid]);
       if (was === now) {
@@ -173,7 +177,7 @@ function ledgerItems(before: unknown, after: unknown): string[] {
     }
   }
   for (const kid of Object.keys(kb).sort())
-    if (!(kid in ka)) items.push(`${issuer}: key \`${kid}\` dropped (${status(kb[kid])}, retention over)`);
+    if (!Object.hasOwn(ka, kid)) items.push(`${issuer}: key \`${kid}\` dropped (${status(kb[kid])}, retention over)`);
   return items;
 }
 

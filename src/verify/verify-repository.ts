@@ -28,6 +28,7 @@ import { parseEnvelope, trustFromEntry, type Envelope, type RoleTrust } from '..
 import { binForTarget, binNames } from '../metadata/role-index.js';
 import { hashProblem, targetPathProblem } from '../targets/target-paths.js';
 import { digestFile } from '../targets/file-digest.js';
+import { isObjectPrototypeName } from '../metadata/strict-json.js';
 import type { ClientCheckResult } from './client-check.js';
 import { formatProblem } from '../trust/problems.js';
 
@@ -458,6 +459,13 @@ export async function verifyRepository(dir: string, options: VerifyOptions = {})
       }
       if (!frame.guards.every((allowed) => allowed(path))) {
         c.add('TARGET_NOT_DELEGATED', `${role}: target "${path}" is outside the paths delegated to ${role}`, role);
+      }
+      if (role !== 'targets' && isObjectPrototypeName(path)) {
+        c.add(
+          'TARGET_PATH_INVALID',
+          `${role}: target path "${path}" is the name of a built-in member of JavaScript objects: tuf-js clients find it only in the top-level targets role`,
+          role,
+        );
       }
       const target = info as JSONObject;
       const hashes = isJSONObject(target.hashes) ? target.hashes : {};

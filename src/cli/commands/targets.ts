@@ -3,14 +3,16 @@ import type { Argv } from 'yargs';
 import { UsageError } from '../../errors.js';
 import { addTargetFiles, addTargets, readTargetEntries, removeTargets, type AddedTarget } from '../../edit/targets.js';
 import { isJSONObject, type JSONObject } from '../../metadata/json.js';
+import { JSONParseError, parseJSON } from '../../metadata/strict-json.js';
 import { describeOutcome, emit, runEdit, type EditArgs } from '../context.js';
 
 function parseCustom(value: string | undefined): JSONObject | undefined {
   if (value === undefined) return undefined;
   let parsed: unknown;
   try {
-    parsed = JSON.parse(value);
-  } catch {
+    parsed = parseJSON(value);
+  } catch (error) {
+    if (error instanceof JSONParseError && error.kind === 'duplicate') throw new UsageError(`--custom: ${error.message}`);
     throw new UsageError('--custom must be a JSON object, e.g. \'{"kind":"policy"}\'');
   }
   if (!isJSONObject(parsed)) throw new UsageError('--custom must be a JSON object');
