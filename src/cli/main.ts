@@ -9,6 +9,7 @@ import { redactSecrets } from '../secrets.js';
 import { readFileSync } from 'node:fs';
 import yargs, { type Argv } from 'yargs';
 import { TufctlError, UsageError } from '../errors.js';
+import { MAX_PERIOD_DAYS } from '../metadata/expiry.js';
 import * as delegate from './commands/delegate.js';
 import * as init from './commands/init.js';
 import * as inspect from './commands/inspect.js';
@@ -25,11 +26,57 @@ import * as validate from './commands/validate.js';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
-/** Every error goes out through here: private key material in a message is redacted (secrets.ts). */
+/** Longest message printed, and longest run of characters without a space (one value) within it. */
+const MAX_MESSAGE = 2000;
+const MAX_WORD = 300;
+/** How much of a long value is kept. */
+const KEEP = 240;
+
+/** Characters shown escaped in messages: control characters, invisible and bidirectional-override characters. */
+// eslint-disable-next-line no-control-regex
+const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]/g;
+const NAMED_ESCAPES: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+
+/**
+ * A message as it may be shown. Messages quote what the user gave (a target
+ * path, a role name, a line of a file), which can hold control characters (a
+ * terminal acts on them; a newline would forge a second error line),
+ * invisible or bidirectional-override characters, or megabytes. Those
+ * characters are shown escaped (`\n`, `\u001b`), each value longer than
+ * MAX_WORD cut to its start, the whole message bounded by MAX_MESSAGE.
+ * `escape` false (--json, where JSON escapes them) only cuts.
+ */
+export function printableMessage(message: string, escape = true): string {
+  const text = escape
+    ? message.replace(UNPRINTABLE, (c) => NAMED_ESCAPES[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
+    : message;
+  let out = '';
+  let at = 0;
+  // Word by word (indexOf, not a regular expression: a 50 MB value must not cost more than a scan).
+  while (at < text.length && out.length <= MAX_MESSAGE) {
+    const space = text.indexOf(' ', at);
+    const end = space === -1 ? text.length : space;
+    const word = text.slice(at, end);
+    out += word.length > MAX_WORD ? `${word.slice(0, KEEP)}… (${word.length - KEEP} more characters)` : word;
+    if (space !== -1) out += ' ';
+    at = end + 1;
+  }
+  const rest = Math.max(0, text.length - at);
+  if (out.length > MAX_MESSAGE || rest > 0) {
+    out = `${out.slice(0, MAX_MESSAGE)}… (${Math.max(0, out.length - MAX_MESSAGE) + rest} more characters)`;
+  }
+  return out;
+}
+
+/**
+ * Every error goes out through here: private key material in a message is
+ * redacted (secrets.ts), then the message is made printable (printableMessage).
+ */
 function printError(error: unknown, json: boolean): number {
+  const shown = (text: string): string => printableMessage(redactSecrets(text), !json);
   if (error instanceof TufctlError) {
-    const message = redactSecrets(error.message);
-    const details = error.details.map(redactSecrets);
+    const message = shown(error.message);
+    const details = error.details.map(shown);
     if (json) process.stdout.write(JSON.stringify({ ok: false, error: { code: error.code, message, details } }, null, 2) + '\n');
     else {
       process.stderr.write(`tufctl: error [${error.code}]: ${message}\n`);
@@ -37,11 +84,39 @@ function printError(error: unknown, json: boolean): number {
     }
     return error.code === 'USAGE' ? 2 : 1;
   }
-  const message = redactSecrets(error instanceof Error ? error.message : String(error));
+  const message = shown(error instanceof Error ? error.message : String(error));
   if (json) process.stdout.write(JSON.stringify({ ok: false, error: { code: 'INTERNAL', message } }, null, 2) + '\n');
   else process.stderr.write(`tufctl: error [INTERNAL]: ${message}\n`);
   if (process.env.TUFCTL_DEBUG && error instanceof Error) process.stderr.write(`${error.stack ?? ''}\n`);
   return 1;
+}
+
+/**
+ * Bounds of numeric options (whole numbers only): beyond them a value is a
+ * mistake (`--period 1e9` is 2.7 million years, past the last date a TUF
+ * expiry can name). Thresholds, --bins and --length are checked where they
+ * are used, against the keys, the bin rule and the target.
+ */
+const NUMBER_OPTIONS: Record<string, { min: number; max: number; unit: string }> = {
+  period: { min: 1, max: MAX_PERIOD_DAYS, unit: 'days' },
+  'signing-period': { min: 1, max: MAX_PERIOD_DAYS, unit: 'days' },
+  // Expiry times have four-digit years: no role can be valid 3,000,000 days (8,200 years) ahead.
+  'valid-for': { min: 0, max: 3_000_000, unit: 'days' },
+  'retention-days': { min: 0, max: MAX_PERIOD_DAYS, unit: 'days' },
+  timeout: { min: 1, max: 86_400, unit: 'seconds' },
+  retries: { min: 0, max: 100, unit: '' },
+  'trusted-root-version': { min: 1, max: Number.MAX_SAFE_INTEGER, unit: '' },
+};
+
+/** Refuses (USAGE) a numeric option outside its bounds, before any command runs. */
+function checkNumberOptions(argv: Record<string, unknown>): void {
+  for (const [name, { min, max, unit }] of Object.entries(NUMBER_OPTIONS)) {
+    const value = argv[name];
+    if (value === undefined) continue;
+    if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min || value > max) {
+      throw new UsageError(`--${name} must be a whole number${unit ? ` of ${unit}` : ''} from ${min} to ${max} (got ${String(value)})`);
+    }
+  }
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -87,6 +162,7 @@ export async function main(argv: string[]): Promise<number> {
     .demandCommand(1, 'name a command (see --help)')
     .wrap(Math.min(110, process.stdout.columns || 100))
     .exitProcess(false)
+    .middleware((argv) => checkNumberOptions(argv))
     .fail((message, error) => {
       // Throwing stops yargs before it runs the command: a usage error must not change anything.
       if (error) throw error;

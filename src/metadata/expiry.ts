@@ -30,18 +30,23 @@ export const DEFAULT_PERIODS: Record<'root' | 'targets' | 'snapshot' | 'timestam
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
-/** Reads the periods from the object that holds them (a role's `signed`, or a root role entry). */
+/** The longest expiry or signing period: 100 years (beyond it a period is a mistake, and far enough it is not a date). */
+export const MAX_PERIOD_DAYS = 36_500;
+
+const isPeriod = (value: unknown): value is number =>
+  typeof value === 'number' && Number.isSafeInteger(value) && value >= 1 && value <= MAX_PERIOD_DAYS;
+
+/**
+ * Reads the periods from the object that holds them (a role's `signed`, or a
+ * root role entry). A value that is no whole number of days from 1 to
+ * MAX_PERIOD_DAYS counts as absent, as a missing one does.
+ */
 export function readPeriods(holder: JSONObject | undefined, fallback: Periods): Periods {
   const expiry = holder?.[EXPIRY_FIELD];
   const signing = holder?.[SIGNING_FIELD];
-  const expiryDays = typeof expiry === 'number' && expiry > 0 ? expiry : fallback.expiryDays;
+  const expiryDays = isPeriod(expiry) ? expiry : fallback.expiryDays;
   // tuf-on-ci: the signing period defaults to half the expiry period.
-  const signingDays =
-    typeof signing === 'number' && signing > 0
-      ? signing
-      : typeof expiry === 'number' && expiry > 0
-        ? Math.floor(expiry / 2)
-        : fallback.signingDays;
+  const signingDays = isPeriod(signing) ? signing : isPeriod(expiry) ? Math.floor(expiry / 2) : fallback.signingDays;
   return { expiryDays, signingDays };
 }
 
@@ -53,10 +58,10 @@ export function writePeriods(holder: JSONObject, periods: Periods): void {
 
 export function assertPeriods(periods: Periods): void {
   const { expiryDays, signingDays } = periods;
-  if (!Number.isInteger(expiryDays) || expiryDays < 1)
-    throw new UsageError(`expiry period must be a whole number of days >= 1 (got ${expiryDays})`);
-  if (!Number.isInteger(signingDays) || signingDays < 1)
-    throw new UsageError(`signing period must be a whole number of days >= 1 (got ${signingDays})`);
+  if (!isPeriod(expiryDays))
+    throw new UsageError(`expiry period must be a whole number of days from 1 to ${MAX_PERIOD_DAYS} (got ${expiryDays})`);
+  if (!isPeriod(signingDays))
+    throw new UsageError(`signing period must be a whole number of days from 1 to ${MAX_PERIOD_DAYS} (got ${signingDays})`);
   if (signingDays >= expiryDays && expiryDays > 1) {
     throw new UsageError(`signing period (${signingDays} days) must be shorter than the expiry period (${expiryDays} days)`);
   }
