@@ -11,12 +11,15 @@ import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { Updater, type Fetcher } from 'tuf-js';
+import { Updater } from 'tuf-js';
 import { TufctlError, UsageError } from './errors.js';
 import { parseExpiry } from './metadata/expiry.js';
 import { RegistryFetcher, REGISTRY_METADATA_URL, REGISTRY_TARGETS_URL } from './oci/registry-fetcher.js';
 import { openOciTarget } from './oci/destination.js';
 import { isLoopbackHost } from './oci/registry-client.js';
+import { METADATA_LIMITS } from './oci/limits.js';
+import { MirrorFetcher } from './verify/mirror-fetcher.js';
+import type { BoundedFetcher } from './verify/tuf-js-fetch.js';
 
 export interface ClientOptions {
   /** oci://HOST[:PORT]/NAMESPACE, oci-layout:DIR, or an https:// (or loopback http://) mirror. */
@@ -30,10 +33,17 @@ export interface ClientOptions {
   targetsRepository?: string;
   /** Check expiry against this time instead of the clock (drills; see verify/reference-time.ts). */
   now?: Date;
+  /**
+   * The most bytes read for a snapshot or targets role whose length the
+   * trusted metadata does not give (default METADATA_LIMITS, oci/limits.ts);
+   * timestamp (16 KiB) and root (512 KiB) keep their caps.
+   */
+  maxMetadataBytes?: number;
 }
 
 interface OpenClient {
   updater: Updater;
+  fetcher: BoundedFetcher;
   cacheDir: string;
   metadataDir: string;
   targetDir: string;
@@ -60,7 +70,7 @@ function openClient(options: ClientOptions): OpenClient {
     }
     copyFileSync(options.root, join(metadataDir, 'root.json'));
   }
-  let fetcher: Fetcher | undefined;
+  let fetcher: BoundedFetcher;
   let metadataBaseUrl: string;
   let targetBaseUrl: string;
   if (/^https?:\/\//.test(options.from)) {
@@ -71,6 +81,7 @@ function openClient(options: ClientOptions): OpenClient {
     const base = options.from.replace(/\/+$/, '');
     metadataBaseUrl = `${base}/metadata`;
     targetBaseUrl = `${base}/targets`;
+    fetcher = new MirrorFetcher({ metadataBaseUrl, allowPlainHttp: (u) => options.plainHttp === true || isLoopbackHost(u.host) });
   } else {
     const target = openOciTarget(options.from, { plainHttp: options.plainHttp });
     fetcher = new RegistryFetcher(
@@ -85,14 +96,22 @@ function openClient(options: ClientOptions): OpenClient {
     targetDir,
     metadataBaseUrl,
     targetBaseUrl,
-    ...(fetcher ? { fetcher } : {}),
-    config: { targetsMaxLength: 512 * 1024 * 1024, snapshotMaxLength: 256 * 1024 * 1024 },
+    fetcher,
+    // Every download is capped: by the length in trusted metadata where it is given, else by these.
+    config: {
+      rootMaxLength: METADATA_LIMITS.root,
+      timestampMaxLength: METADATA_LIMITS.timestamp,
+      snapshotMaxLength: options.maxMetadataBytes ?? METADATA_LIMITS.snapshot,
+      targetsMaxLength: options.maxMetadataBytes ?? METADATA_LIMITS.targets,
+    },
   });
-  return { updater, cacheDir, metadataDir, targetDir };
+  return { updater, fetcher, cacheDir, metadataDir, targetDir };
 }
 
-function clientError(error: unknown): TufctlError {
+function clientError(error: unknown, client: OpenClient): TufctlError {
   if (error instanceof TufctlError) return error;
+  // tuf-js reports a failed snapshot or targets download in a message of its own: keep the download's error and code.
+  if (client.fetcher.failure) return client.fetcher.failure;
   const e = error as Error;
   return new TufctlError('VERIFICATION_FAILED', `the TUF client rejected the repository: ${e.name}: ${e.message}`);
 }
@@ -119,7 +138,7 @@ export async function clientFetch(options: ClientOptions & { target: string; out
     renameSync(tmp, out);
     return { target: options.target, length: info.length, sha256: info.hashes.sha256, out };
   } catch (error) {
-    throw clientError(error);
+    throw clientError(error, client);
   }
 }
 
@@ -136,7 +155,7 @@ export async function clientVerify(options: ClientOptions & { validForDays?: num
     if (options.now) pinReferenceTime(client.updater, options.now);
     await client.updater.refresh();
   } catch (error) {
-    throw clientError(error);
+    throw clientError(error, client);
   }
   const deadline = (options.now ?? new Date()).getTime() + (options.validForDays ?? 0) * 24 * 60 * 60 * 1000;
   const roles: ClientVerifyResult['roles'] = [];

@@ -7,10 +7,11 @@
  * OCI-layout-aware tool (skopeo, oras, crane) can copy it to a registry.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readFileSync, readSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { TufctlError } from '../errors.js';
 import { writeFileAtomic } from '../fs-atomic.js';
+import { DEFAULT_BLOB_LIMIT, MANIFEST_LIMIT, ResponseTooLargeError } from './limits.js';
 import type { Descriptor, OciRepository, OciStats, OciTarget, StoredManifest } from './store.js';
 
 export const OCI_INDEX_MEDIA_TYPE = 'application/vnd.oci.image.index.v1+json';
@@ -30,6 +31,30 @@ function assertDigest(digest: string): string {
   const match = /^sha256:([0-9a-f]{64})$/.exec(digest);
   if (!match) throw new TufctlError('REGISTRY_ERROR', `invalid digest ${digest}`);
   return match[1]!;
+}
+
+/** A file's bytes, reading at most `maxBytes` of it (a larger file is refused, not read). */
+function readCapped(path: string, maxBytes: number, what: string): Buffer {
+  const fd = openSync(path, 'r');
+  try {
+    const size = fstatSync(fd).size;
+    if (size > maxBytes) throw new ResponseTooLargeError(what, maxBytes, size);
+    // The file may grow after the stat: read one byte past the cap at most.
+    const buffer = Buffer.alloc(Math.min(size, maxBytes) + 1);
+    let total = 0;
+    for (;;) {
+      const n = readSync(fd, buffer, total, buffer.length - total, null);
+      if (n === 0) break;
+      total += n;
+      if (total === buffer.length) {
+        if (total > maxBytes) throw new ResponseTooLargeError(what, maxBytes);
+        break;
+      }
+    }
+    return buffer.subarray(0, total);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 class LayoutRepository implements OciRepository {
@@ -68,15 +93,21 @@ class LayoutRepository implements OciRepository {
     return Promise.resolve(existsSync(this.#blobPath(digest)));
   }
 
-  getBlob(digest: string, maxBytes?: number): Promise<Buffer> {
+  getBlob(digest: string, maxBytes = DEFAULT_BLOB_LIMIT): Promise<Buffer> {
     this.#stats.requests++;
     const path = this.#blobPath(digest);
     if (!existsSync(path)) return Promise.reject(new TufctlError('REGISTRY_ERROR', `${this.name}: blob ${digest} not found`));
-    const bytes = readFileSync(path);
-    if (maxBytes !== undefined && bytes.length > maxBytes) {
-      return Promise.reject(new TufctlError('REGISTRY_ERROR', `${this.name}: blob ${digest} is larger than ${maxBytes} bytes`));
+    let bytes: Buffer;
+    try {
+      bytes = readCapped(path, maxBytes, `blob ${this.name}@${digest} (in ${this.#dir})`);
+    } catch (error) {
+      return Promise.reject(error as Error);
     }
-    if (sha256(bytes) !== digest) return Promise.reject(new TufctlError('REGISTRY_ERROR', `${this.name}: blob ${digest} is corrupt`));
+    if (sha256(bytes) !== digest) {
+      return Promise.reject(
+        new TufctlError('DIGEST_MISMATCH', `${this.name}: blob ${digest} is corrupt (its content does not match its digest)`),
+      );
+    }
     return Promise.resolve(bytes);
   }
 
@@ -101,7 +132,12 @@ class LayoutRepository implements OciRepository {
     this.#stats.requests++;
     const descriptor = this.#resolve(reference);
     if (!descriptor) return Promise.resolve(undefined);
-    const bytes = readFileSync(this.#blobPath(descriptor.digest));
+    let bytes: Buffer;
+    try {
+      bytes = readCapped(this.#blobPath(descriptor.digest), MANIFEST_LIMIT, `manifest ${this.name}:${reference} (in ${this.#dir})`);
+    } catch (error) {
+      return Promise.reject(error as Error);
+    }
     if (sha256(bytes) !== descriptor.digest)
       return Promise.reject(new TufctlError('REGISTRY_ERROR', `${this.name}: manifest ${descriptor.digest} is corrupt`));
     const mediaType = descriptor.mediaType || ((JSON.parse(bytes.toString('utf8')) as { mediaType?: string }).mediaType ?? '');

@@ -26,6 +26,7 @@ import {
   type HttpResponse,
   type RetryPolicy,
 } from './http.js';
+import { DEFAULT_BLOB_LIMIT, MANIFEST_LIMIT, ResponseTooLargeError } from './limits.js';
 import type { OciRepository, OciStats, OciTarget, StoredManifest } from './store.js';
 
 export const MEDIA_TYPE_OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
@@ -474,12 +475,7 @@ class RegistrySession {
       return unexpectedStatus(this.host, what, error.response, extra);
     }
     if (error instanceof BodyTooLarge) {
-      return new RegistryError(
-        'REGISTRY_ERROR',
-        `${what}: the content from ${this.host} is larger than the limit of ${error.limit} bytes`,
-        [`url: ${error.url.origin}${error.url.pathname}`],
-        this.host,
-      );
+      return new ResponseTooLargeError(`${what} (from ${this.host})`, error.limit, error.size);
     }
     return error;
   }
@@ -554,7 +550,7 @@ class RegistryRepository implements OciRepository {
     });
   }
 
-  async getBlob(digest: string, maxBytes?: number): Promise<Buffer> {
+  async getBlob(digest: string, maxBytes = DEFAULT_BLOB_LIMIT): Promise<Buffer> {
     checkDigest(digest);
     const what = `GET blob ${this.name}@${digest}`;
     return this.session.retrying(what, async () => {
@@ -612,7 +608,7 @@ class RegistryRepository implements OciRepository {
     const what = `GET manifest ${this.name}:${reference}`;
     return this.session.retrying(what, async () => {
       const response = await this.session.send(
-        this.op('GET', `manifests/${reference}`, false, what, { headers: { Accept: MANIFEST_ACCEPT }, maxBytes: 4 << 20 }),
+        this.op('GET', `manifests/${reference}`, false, what, { headers: { Accept: MANIFEST_ACCEPT }, maxBytes: MANIFEST_LIMIT }),
       );
       if (response.status === 404) return undefined;
       if (response.status !== 200) throw this.fail(what, response);

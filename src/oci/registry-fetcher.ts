@@ -10,10 +10,14 @@
  *        entry annotated with the full path
  *
  * A file that is not there is a 404 (how a client ends its root-chain walk).
- * Manifests are read once per fetcher; blobs are verified by digest.
+ * Manifests are read once per fetcher; blobs are verified by digest. Every
+ * blob read is capped at the maximum length tuf-js names (the length in
+ * trusted metadata, or the client's default for that kind of file): a layer
+ * whose manifest declares more is refused without a request, and a blob
+ * larger than its manifest said is cut at the cap while it streams.
  */
-import { BaseFetcher } from 'tuf-js';
-import { notFound, streamOf } from '../verify/tuf-js-fetch.js';
+import { BoundedFetcher } from '../verify/tuf-js-fetch.js';
+import { metadataKindOf, ResponseTooLargeError } from './limits.js';
 import type { OciRepository, Descriptor } from './store.js';
 import { FILENAME_ANNOTATION, INDEX_MEDIA_TYPE, LATEST_TAG, MANIFEST_MEDIA_TYPE, parseManifest } from './tuf-layout.js';
 
@@ -22,7 +26,7 @@ export const REGISTRY_TARGETS_URL = 'tufctl-oci:/targets';
 
 const TOP_LEVEL = /^(\d+\.(root|snapshot|targets)\.json|timestamp\.json)$/;
 
-export class RegistryFetcher extends BaseFetcher {
+export class RegistryFetcher extends BoundedFetcher {
   readonly #meta: OciRepository;
   readonly #targets: OciRepository;
   readonly #manifests = new Map<string, Promise<Descriptor[] | undefined>>();
@@ -50,37 +54,50 @@ export class RegistryFetcher extends BaseFetcher {
     return cached;
   }
 
-  async #layer(repository: OciRepository, tag: string, name: string): Promise<Buffer | undefined> {
-    const layers = await this.#entries(repository, tag, 'manifest');
-    const layer = layers?.find((l) => l.annotations?.[FILENAME_ANNOTATION] === name);
-    return layer ? repository.getBlob(layer.digest) : undefined;
+  /** The layer's blob, read up to `maxLength` bytes; the error names the file, the tag and the cap. */
+  async #blob(repository: OciRepository, layer: Descriptor, name: string, where: string, maxLength: number): Promise<Buffer> {
+    const what = `${name} (${repository.name}${where} ${layer.digest})`;
+    const kind = repository === this.#meta ? metadataKindOf(name) : undefined;
+    const hint =
+      kind === 'snapshot' || kind === 'targets'
+        ? 'if the repository really has metadata this large, raise --max-metadata-bytes'
+        : kind === undefined
+          ? 'the target is larger than its signed length'
+          : undefined;
+    if (typeof layer.size === 'number' && layer.size > maxLength) throw new ResponseTooLargeError(what, maxLength, layer.size, hint);
+    try {
+      return await repository.getBlob(layer.digest, maxLength);
+    } catch (error) {
+      if (error instanceof ResponseTooLargeError) throw new ResponseTooLargeError(what, maxLength, error.size, hint);
+      throw error;
+    }
   }
 
-  async #resolve(url: string): Promise<Buffer | undefined> {
+  async #layer(repository: OciRepository, tag: string, name: string, maxLength: number): Promise<Buffer | undefined> {
+    const layers = await this.#entries(repository, tag, 'manifest');
+    const layer = layers?.find((l) => l.annotations?.[FILENAME_ANNOTATION] === name);
+    return layer ? this.#blob(repository, layer, name, `:${tag}`, maxLength) : undefined;
+  }
+
+  protected async download(url: string, maxLength: number): Promise<Buffer | undefined> {
     if (url.startsWith(`${REGISTRY_METADATA_URL}/`)) {
       const name = url.slice(REGISTRY_METADATA_URL.length + 1);
-      if (TOP_LEVEL.test(name)) return this.#layer(this.#meta, LATEST_TAG, name);
+      if (TOP_LEVEL.test(name)) return this.#layer(this.#meta, LATEST_TAG, name, maxLength);
       const role = name.split('.')[1];
       if (!role || name.split('.').length !== 3) return undefined;
-      return this.#layer(this.#meta, role, name);
+      return this.#layer(this.#meta, role, name, maxLength);
     }
     if (url.startsWith(`${REGISTRY_TARGETS_URL}/`)) {
       const path = decodeURIComponent(url.slice(REGISTRY_TARGETS_URL.length + 1));
       const slash = path.indexOf('/');
-      if (slash < 0) return this.#layer(this.#targets, path, path);
+      if (slash < 0) return this.#layer(this.#targets, path, path, maxLength);
       const entries = await this.#entries(this.#targets, path.slice(0, slash), 'index');
       const entry = entries?.find((e) => e.annotations?.[FILENAME_ANNOTATION] === path);
       if (!entry) return undefined;
       const manifest = await this.#targets.getManifest(entry.digest);
       const layer = manifest ? parseManifest(manifest.bytes).layers[0] : undefined;
-      return layer ? this.#targets.getBlob(layer.digest) : undefined;
+      return layer ? this.#blob(this.#targets, layer, path, `@${entry.digest}`, maxLength) : undefined;
     }
     return undefined;
-  }
-
-  async fetch(url: string): Promise<ReadableStream<Uint8Array<ArrayBuffer>>> {
-    const bytes = await this.#resolve(url);
-    if (!bytes) throw notFound(`not found in the registry: ${url}`);
-    return streamOf(bytes);
   }
 }

@@ -26,11 +26,15 @@ export interface OciRepository {
   readonly name: string;
   /** Whether a blob with this digest exists. */
   hasBlob(digest: string): Promise<boolean>;
-  /** The blob's bytes, verified against the digest; fails when larger than maxBytes. */
+  /**
+   * The blob's bytes, verified against the digest. Reading stops at maxBytes
+   * (default DEFAULT_BLOB_LIMIT, limits.ts): a larger blob fails with
+   * RESPONSE_TOO_LARGE without being read whole.
+   */
   getBlob(digest: string, maxBytes?: number): Promise<Buffer>;
   /** Uploads a blob (monolithic POST+PUT); the digest is verified by the store. */
   putBlob(digest: string, bytes: Buffer): Promise<void>;
-  /** The manifest a tag or digest points to, or undefined when it does not exist (404). */
+  /** The manifest a tag or digest points to (at most MANIFEST_LIMIT bytes), or undefined when it does not exist (404). */
   getManifest(reference: string): Promise<StoredManifest | undefined>;
   /** Digest and media type of a tag or digest without the body, or undefined (404). */
   headManifest(reference: string): Promise<{ digest: string; mediaType: string } | undefined>;

@@ -25,7 +25,13 @@ export type Fault =
   /** Hold matching requests until `parties` of them wait, then forward them all (concurrent clients meet here). */
   | { kind: 'barrier'; parties: number }
   /** Read `bytes` (default 1) of the request body, then destroy the connection. */
-  | { kind: 'reset-mid-upload'; bytes?: number };
+  | { kind: 'reset-mid-upload'; bytes?: number }
+  /**
+   * Answer 200 with a body of `bytes` zero bytes, generated as it is sent (never held in memory),
+   * declared by Content-Length unless `chunked`. How much was sent before the client hung up is
+   * in the request's `bytesSent`.
+   */
+  | { kind: 'huge-body'; bytes: number; chunked?: boolean };
 
 export interface FaultRule {
   /** HTTP method to match; any when absent. */
@@ -44,6 +50,8 @@ export interface ProxiedRequest {
   path: string;
   /** The fault injected, if any. */
   fault?: Fault['kind'];
+  /** For 'huge-body': the body bytes written before the connection closed. */
+  bytesSent?: number;
 }
 
 export interface FaultProxy {
@@ -165,7 +173,8 @@ async function runProxy(init: WorkerInit): Promise<void> {
 
   const server = createServer((req, res) => {
     const fault = choose(req);
-    requests.push({ method: req.method ?? '', path: req.url ?? '', ...(fault ? { fault: fault.kind } : {}) });
+    const seen: ProxiedRequest = { method: req.method ?? '', path: req.url ?? '', ...(fault ? { fault: fault.kind } : {}) };
+    requests.push(seen);
     if (!fault) return forward(req, res);
     switch (fault.kind) {
       case 'status':
@@ -190,6 +199,31 @@ async function runProxy(init: WorkerInit): Promise<void> {
         req.pause();
         waiting.push(() => forward(req, res));
         if (waiting.length >= fault.parties) for (const release of waiting.splice(0)) release();
+        return;
+      }
+      case 'huge-body': {
+        req.resume();
+        res.writeHead(200, {
+          'Content-Type': 'application/octet-stream',
+          ...(fault.chunked ? {} : { 'Content-Length': String(fault.bytes) }),
+        });
+        const zeros = Buffer.alloc(64 * 1024);
+        let left = fault.bytes;
+        seen.bytesSent = 0;
+        const pump = (): void => {
+          while (left > 0) {
+            const n = Math.min(left, zeros.length);
+            left -= n;
+            seen.bytesSent! += n;
+            if (!res.write(n === zeros.length ? zeros : zeros.subarray(0, n))) {
+              res.once('drain', pump);
+              return;
+            }
+          }
+          res.end();
+        };
+        res.on('close', () => (left = 0));
+        pump();
         return;
       }
       case 'reset-mid-upload': {

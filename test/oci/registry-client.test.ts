@@ -169,7 +169,7 @@ describe('anonymous registry', () => {
     const repo = target.repository('blobs');
     const bytes = Buffer.alloc(4096, 7);
     await repo.putBlob(sha256(bytes), bytes);
-    const tooBig = await failure(repo.getBlob(sha256(bytes), 1000), 'REGISTRY_ERROR');
+    const tooBig = await failure(repo.getBlob(sha256(bytes), 1000), 'RESPONSE_TOO_LARGE');
     assert.match(tooBig.message, /larger than the limit of 1000 bytes/);
     assert.deepEqual(await repo.getBlob(sha256(bytes), 4096), bytes);
     const missing = await failure(repo.getBlob(sha256(Buffer.from('nope'))), 'REGISTRY_ERROR');

@@ -21,6 +21,7 @@ interface ClientArgs extends GlobalArgs {
   'plain-http': boolean;
   'metadata-repository': string;
   'targets-repository': string;
+  'max-metadata-bytes'?: number;
 }
 
 /** The client options every `tufctl client` subcommand shares. */
@@ -32,6 +33,7 @@ function clientOptions(args: ClientArgs): ClientOptions {
     plainHttp: args['plain-http'],
     metadataRepository: args['metadata-repository'],
     targetsRepository: args['targets-repository'],
+    ...(args['max-metadata-bytes'] !== undefined ? { maxMetadataBytes: args['max-metadata-bytes'] } : {}),
   };
 }
 
@@ -97,6 +99,16 @@ export function register(cli: Argv): Argv {
         .option('plain-http', { type: 'boolean', default: false, describe: 'Allow plain HTTP to a non-loopback host' })
         .option('metadata-repository', { type: 'string', default: 'tuf-metadata' })
         .option('targets-repository', { type: 'string', default: 'tuf-targets' })
+        .option('max-metadata-bytes', {
+          type: 'number',
+          describe: 'Largest snapshot or targets metadata read when trusted metadata gives no length (default 8 MiB)',
+        })
+        .check((a) => {
+          const max = a['max-metadata-bytes'];
+          if (max !== undefined && (!Number.isInteger(max) || max < 1024))
+            throw new Error('--max-metadata-bytes must be an integer of at least 1024');
+          return true;
+        })
         .command(
           'fetch <target>',
           'Refresh trusted metadata, then download and verify one target',
