@@ -47,6 +47,7 @@ export {
   type PublishOptions,
   type PublishReport,
   type PublishEvent,
+  type TagMove,
 } from './oci/publish.js';
 export { openOciTarget, DEFAULT_DESTINATION } from './oci/destination.js';
 export { RegistryTarget, parseOciUrl, type RegistryTargetOptions } from './oci/registry-client.js';
@@ -67,7 +68,8 @@ export { doSnapshot, doTimestamp, snapshotChanges, type OnlineRoleResult, type O
 export { refresh, dueOfflineRoles, type RefreshOptions, type RefreshReport } from './refresh/refresh.js';
 export { decideRefresh, offlineNotices, type RefreshInputs, type RefreshPlan } from './refresh/decide.js';
 export { openSigningBranches, type SigningBranch } from './refresh/signing-branches.js';
-export { readPublishedState, type PublishedState } from './oci/published-state.js';
+export { readPublishedState, localMetadata, type PublishedState, type LocalMetadata, type Tampering } from './oci/published-state.js';
+export { METADATA_LIMITS, MANIFEST_LIMIT, ResponseTooLargeError } from './oci/limits.js';
 export { validateTrustData, loadChannel, type TrustProblem } from './trust/index.js';
 export { trustProblems, trustFilePaths } from './trust/trust-files.js';
 export { TrustFileEdit, applyTrustData, assertTrustDataValid } from './edit/trust-data.js';

@@ -10,23 +10,42 @@
  *   3. `latest` last: every root, snapshot, targets and timestamp in one
  *      manifest, so the switch to the new state is a single tag move.
  *
- * Before anything is written the registry's current state is read: a version
- * lower than the published one (for any role; the one exemption: snapshot and
- * timestamp after a rotation of their keys, for fast-forward recovery), the
- * same version with other bytes (a fork), or a root chain that does not lead
- * to ours is refused, and nothing is changed. Blobs and manifests already
- * present are not uploaded again; what is unchanged since the published
- * snapshot is not even looked at, so a timestamp-only republish costs one blob
- * and one manifest.
+ * Nothing is written before everything is read and checked (the plan): the
+ * registry's `latest` through the signature checks of published-state.ts,
+ * then every tag this publish would move. A version lower than the validly
+ * published one (for any role; the one exemption: snapshot and timestamp
+ * after a rotation of their keys, for fast-forward recovery), the same
+ * version with other validly signed bytes (a fork), or a root chain that
+ * does not lead to ours is refused. What the signed metadata does not vouch
+ * for — files in `latest` not validly signed, a delegated role's tag holding
+ * a forged file, a target tag or index entry whose content is not the signed
+ * target — is tampering (REGISTRY_TAMPERED), never a rollback; `repair`
+ * rewrites those tags, after the same checks, never below a validly signed
+ * version. Blobs and manifests already present are not uploaded again; what
+ * is unchanged since the published snapshot is not even looked at (except by
+ * `repair`, which looks at every tag), so a timestamp-only republish costs one
+ * blob and one manifest.
  */
 import { readFileSync } from 'node:fs';
 import { LayoutError, TufctlError, VerificationError } from '../errors.js';
+import { isJSONObject } from '../metadata/json.js';
 import { layoutProblems } from './layout-rules.js';
-import { keysRotatedAway, readPublishedState, type PublishedState } from './published-state.js';
+import { publishedMetadataLimit } from './limits.js';
+import {
+  delegatedTrust,
+  keysRotatedAway,
+  light,
+  readPublishedState,
+  tamperedError,
+  validSignatures,
+  type PublishedState,
+  type Tampering,
+} from './published-state.js';
 import { verifyRepository, type RepositoryView, type TargetEntry } from '../verify/verify-repository.js';
-import type { OciRepository, OciStats, OciTarget, Descriptor } from './store.js';
+import type { OciRepository, OciStats, OciTarget, Descriptor, StoredManifest } from './store.js';
 import {
   FILENAME_ANNOTATION,
+  INDEX_MEDIA_TYPE,
   LATEST_TAG,
   METADATA_LAYER_MEDIA_TYPE,
   MANIFEST_MEDIA_TYPE,
@@ -47,12 +66,23 @@ export interface PublishOptions {
   metadataRepository?: string;
   targetsRepository?: string;
   now?: Date;
-  /** The registry's state read just before (the refresh job has it already): saves reading it twice. */
+  /** The registry's state read (and verified) just before (the refresh job has it already): saves reading it twice. */
   published?: PublishedState;
   /** The root version clients embed (verification starts there; default from tufctl.json). */
   trustedRootVersion?: number;
+  /**
+   * Rewrite tags whose content the signed metadata does not vouch for instead
+   * of refusing (REGISTRY_TAMPERED); every tag is checked, not only those of
+   * changed roles. Rollback and fork checks stay: a validly signed version is
+   * never lowered.
+   */
+  repair?: boolean;
+  /** Read and check everything and return the plan, but write nothing. */
+  dryRun?: boolean;
   /** Called for every file as it is uploaded, skipped or tagged (progress display). */
   onProgress?: (event: PublishEvent) => void;
+  /** Called with the checked plan before anything is written. */
+  onPlan?: (plan: TagMove[], tampered: Tampering[]) => void;
 }
 
 export interface PublishEvent {
@@ -61,16 +91,33 @@ export interface PublishEvent {
   name: string;
 }
 
+/** One tag the publish moves (or would move). */
+export interface TagMove {
+  /** `repository:tag` */
+  tag: string;
+  /** The digest it points to now; absent when the tag is new. */
+  from?: string;
+  to: string;
+  reason: string;
+  /** Whether the move replaces content the signed metadata does not vouch for. */
+  repair: boolean;
+}
+
 export interface PublishReport {
   location: string;
   /** Whether the registry changed at all. */
   changed: boolean;
+  dryRun: boolean;
   uploaded: string[];
   tagged: string[];
   skipped: number;
   versions: { root: number; timestamp: number; snapshot: number; targets: number };
-  /** Digest of the `latest` manifest this publish left (or found) in place. */
+  /** Digest of the `latest` manifest this publish left (or found, or would leave) in place. */
   latestDigest?: string;
+  /** Every tag moved (or, with dryRun, to be moved), in order, and why. */
+  plan: TagMove[];
+  /** What the registry served that the signed metadata did not vouch for (repaired by `repair`). */
+  tampered: Tampering[];
   /** Targets described without a local file (e.g. image digests): signed, but nothing to upload. */
   targetsWithoutFiles: number;
   stats: OciStats;
@@ -94,10 +141,13 @@ class Publisher {
     this.report = {
       location,
       changed: false,
+      dryRun: false,
       uploaded: [],
       tagged: [],
       skipped: 0,
       versions: { root: 0, timestamp: 0, snapshot: 0, targets: 0 },
+      plan: [],
+      tampered: [],
       targetsWithoutFiles: 0,
       stats: { requests: 0, bytesUploaded: 0, blobsUploaded: 0, manifestsPut: 0 },
     };
@@ -133,90 +183,71 @@ class Publisher {
   }
 }
 
-function latestVersion(layers: Map<string, Descriptor>, role: string): { version: number; digest: string } | undefined {
-  let best: { version: number; digest: string } | undefined;
-  for (const [name, layer] of layers) {
-    if (!name.endsWith(`.${role}.json`)) continue;
-    const version = versionFromName(name);
-    if (version !== undefined && (!best || version > best.version)) best = { version, digest: layer.digest };
-  }
-  return best;
-}
-
-/** Refuses rollbacks, forks and foreign repositories before anything is written. */
-async function checkAgainstPublished(published: PublishedState, view: RepositoryView, meta: OciRepository): Promise<Set<string> | 'all'> {
-  const layers = published.layers;
+/**
+ * Refuses rollbacks, forks and foreign repositories (judged on what the
+ * registry validly serves) before anything is written; returns the targets
+ * roles that differ from the published snapshot.
+ */
+function checkAgainstPublished(published: PublishedState, view: RepositoryView, meta: OciRepository): Set<string> | 'all' {
   if (published.latestDigest === undefined) return 'all';
   const where = `${meta.name}:${LATEST_TAG}`;
-  // Root chain: the published roots must be ours.
   const ourRoot = Math.max(...view.rootHistory.keys());
-  for (const [name, layer] of layers) {
-    const match = /^(\d+)\.root\.json$/.exec(name);
-    if (!match) continue;
-    const version = Number(match[1]);
-    const ours = view.rootHistory.get(version);
-    if (!ours) {
-      throw new TufctlError(
-        'VERSION_ROLLBACK',
-        `${where} already serves root v${version}; this checkout has root v${ourRoot} only (pull the newer repository first)`,
-      );
-    }
-    if (digestOf(ours) !== layer.digest) {
-      throw new TufctlError(
-        'PUBLISH_REFUSED',
-        `${where} holds a different repository: its root v${version} is not ours; refusing to publish over it`,
-      );
-    }
+  if (published.foreignRoots.length > 0) {
+    throw new TufctlError(
+      'PUBLISH_REFUSED',
+      `${where} holds a different repository: its root v${published.foreignRoots[0]} is not ours; refusing to publish over it`,
+    );
+  }
+  const publishedRoot = published.roles.get('root');
+  if (publishedRoot && publishedRoot.version > ourRoot) {
+    throw new TufctlError(
+      'VERSION_ROLLBACK',
+      `${where} already serves root v${publishedRoot.version}; this checkout has root v${ourRoot} only (pull the newer repository first)`,
+    );
   }
   // The one exemption from "never publish an older version" (fast-forward attack recovery, TUF
   // specification 5.3.11, `tufctl recover --fast-forward`): snapshot or timestamp may go below the
   // published version only when our newest root trusts none of the keys the newest published root
   // trusted for that role. Clients that update to our root can no longer verify their cached copy,
   // discard it, and accept the lower version.
-  const publishedRoots = [...layers.keys()].map((name) => /^(\d+)\.root\.json$/.exec(name)).filter((m) => m !== null);
-  const publishedRoot = view.rootHistory.get(Math.max(...publishedRoots.map((m) => Number(m[1]))));
   const keysRotated = (role: string): boolean =>
     (role === 'snapshot' || role === 'timestamp') &&
-    publishedRoot !== undefined &&
-    keysRotatedAway(publishedRoot, view.rootHistory.get(ourRoot)!, role);
-  const check = (
-    role: string,
-    ours: { version: number; bytes: Buffer },
-    published: { version: number; digest: string } | undefined,
-  ): boolean => {
-    if (!published) return true;
-    if (ours.version < published.version && keysRotated(role)) return true;
-    if (ours.version < published.version) {
+    publishedRoot?.bytes !== undefined &&
+    keysRotatedAway(publishedRoot.bytes, view.rootHistory.get(ourRoot)!, role);
+  const check = (role: string, ours: { version: number; bytes: Buffer }): boolean => {
+    const theirs = published.roles.get(role);
+    if (!theirs) return true;
+    if (ours.version < theirs.version && keysRotated(role)) return true;
+    if (ours.version < theirs.version) {
       throw new TufctlError(
         'VERSION_ROLLBACK',
-        `${where} already serves ${role} v${published.version}; refusing to publish the older v${ours.version}`,
+        `${where} already serves ${role} v${theirs.version}; refusing to publish the older v${ours.version}`,
       );
     }
-    if (ours.version === published.version && digestOf(ours.bytes) !== published.digest) {
+    if (ours.version === theirs.version && digestOf(ours.bytes) !== theirs.digest) {
       throw new TufctlError(
         'PUBLISH_REFUSED',
         `${where} already serves a different ${role} v${ours.version}; a new version is needed (run tufctl ${role === 'timestamp' || role === 'snapshot' ? role : 'sign'})`,
       );
     }
-    return ours.version !== published.version;
+    return ours.version !== theirs.version;
   };
-  const timestamp = view.roles.get('timestamp')!;
-  const publishedTimestamp = published.roles.get('timestamp');
-  if (publishedTimestamp) check('timestamp', timestamp, publishedTimestamp);
-  check('targets', view.roles.get('targets')!, latestVersion(layers, 'targets'));
+  check('timestamp', view.roles.get('timestamp')!);
+  check('targets', view.roles.get('targets')!);
   const snapshot = view.roles.get('snapshot')!;
-  const publishedSnapshot = latestVersion(layers, 'snapshot');
-  const snapshotChanged = check('snapshot', snapshot, publishedSnapshot);
+  const snapshotChanged = check('snapshot', snapshot);
   if (!snapshotChanged) return new Set();
-  if (!publishedSnapshot) return 'all';
+  const publishedSnapshot = published.roles.get('snapshot');
+  const theirs = publishedSnapshot?.bytes && light(publishedSnapshot.bytes, 'snapshot');
+  if (!theirs) return 'all';
   // Which targets roles differ from the published snapshot; refuse any that went backwards.
-  const bytes = await meta.getBlob(publishedSnapshot.digest, 512 * 1024 * 1024);
-  const publishedMeta = (JSON.parse(bytes.toString('utf8')) as { signed: { meta: Record<string, { version: number }> } }).signed.meta;
+  const publishedMeta = isJSONObject(theirs.signed.meta) ? theirs.signed.meta : {};
   const ourMeta = (JSON.parse(snapshot.bytes.toString('utf8')) as { signed: { meta: Record<string, { version: number }> } }).signed.meta;
   const changed = new Set<string>();
   for (const [file, entry] of Object.entries(ourMeta)) {
     const role = file.slice(0, -'.json'.length);
-    const before = publishedMeta[file]?.version;
+    const listed = publishedMeta[file];
+    const before = isJSONObject(listed) && typeof listed.version === 'number' ? listed.version : undefined;
     if (before !== undefined && entry.version < before) {
       throw new TufctlError(
         'VERSION_ROLLBACK',
@@ -226,6 +257,158 @@ async function checkAgainstPublished(published: PublishedState, view: Repository
     if (before !== entry.version) changed.add(role);
   }
   return changed;
+}
+
+/** Why a stored manifest does not carry the signed target (sha256, length), or undefined when it does. */
+function targetContentProblem(stored: StoredManifest | undefined, sha256: string, length: number, layerName?: string): string | undefined {
+  if (!stored) return 'points to a manifest the registry does not have';
+  let parsed: ReturnType<typeof parseManifest>;
+  try {
+    parsed = parseManifest(stored.bytes);
+  } catch {
+    return 'is not a JSON manifest';
+  }
+  const mediaType = stored.mediaType || parsed.mediaType;
+  if (mediaType !== MANIFEST_MEDIA_TYPE) return `is a ${mediaType || 'manifest of no media type'}, not an image manifest`;
+  const layer = layerName ? parsed.layers.find((l) => l?.annotations?.[FILENAME_ANNOTATION] === layerName) : parsed.layers[0];
+  if (!layer) return `has no layer${layerName ? ` named ${layerName}` : ''}`;
+  if (layer.digest !== `sha256:${sha256}`) return `serves ${String(layer.digest)}, not the signed sha256:${sha256}`;
+  if (layer.size !== length) return `declares ${String(layer.size)} bytes, not the signed ${length}`;
+  return undefined;
+}
+
+type Envelope = NonNullable<ReturnType<typeof light>>;
+
+/**
+ * The delegated roles' tags as the registry holds them, and the checks of
+ * their layers: a layer is trusted when it is our file, or targets metadata
+ * of the version its name says, signed by the keys its delegator trusts — as
+ * our checkout delegates (the usual case), else as the registry's published
+ * delegator does (after a key change for the role).
+ */
+class DelegatedTags {
+  readonly #meta: OciRepository;
+  readonly #view: RepositoryView;
+  readonly #published: PublishedState;
+  readonly #tags = new Map<string, Promise<StoredManifest | undefined>>();
+  readonly #files = new Map<string, Promise<Envelope | undefined>>();
+  readonly #envelopes = new Map<string, Envelope | undefined>();
+  #delegators: Map<string, string> | undefined;
+
+  constructor(meta: OciRepository, view: RepositoryView, published: PublishedState) {
+    this.#meta = meta;
+    this.#view = view;
+    this.#published = published;
+  }
+
+  tag(role: string): Promise<StoredManifest | undefined> {
+    let tag = this.#tags.get(role);
+    if (!tag) this.#tags.set(role, (tag = this.#meta.getManifest(role)));
+    return tag;
+  }
+
+  /** The version of `role` the registry's validly signed snapshot names. */
+  registryVersion(role: string): number | undefined {
+    const bytes = this.#published.roles.get('snapshot')?.bytes;
+    const snapshot = bytes && this.#envelope(`published snapshot`, bytes, 'snapshot');
+    const meta = snapshot && isJSONObject(snapshot.signed.meta) ? snapshot.signed.meta[`${role}.json`] : undefined;
+    return isJSONObject(meta) && typeof meta.version === 'number' ? meta.version : undefined;
+  }
+
+  #envelope(key: string, bytes: Buffer, type: string): Envelope | undefined {
+    if (!this.#envelopes.has(key)) this.#envelopes.set(key, light(bytes, type));
+    return this.#envelopes.get(key);
+  }
+
+  /** Our checkout's delegator of each delegated role. */
+  #delegatorOf(role: string): string | undefined {
+    if (!this.#delegators) {
+      this.#delegators = new Map();
+      const bins: Array<{ delegator: string; envelope: Envelope }> = [];
+      for (const [name, { bytes }] of this.#view.roles) {
+        if (name === 'timestamp' || name === 'snapshot') continue;
+        const envelope = this.#envelope(`our ${name}`, bytes, 'targets');
+        const delegations = envelope?.signed.delegations;
+        if (!envelope || !isJSONObject(delegations)) continue;
+        if (isJSONObject(delegations.succinct_roles)) bins.push({ delegator: name, envelope });
+        for (const entry of Array.isArray(delegations.roles) ? delegations.roles : []) {
+          if (isJSONObject(entry) && typeof entry.name === 'string') this.#delegators.set(entry.name, name);
+        }
+      }
+      for (const [name] of this.#view.roles) {
+        if (this.#delegators.has(name)) continue;
+        const bin = bins.find((b) => delegatedTrust(b.envelope, name));
+        if (bin) this.#delegators.set(name, bin.delegator);
+      }
+    }
+    return this.#delegators.get(role);
+  }
+
+  /** Why a layer of `role`'s tag is not trustworthy, or its envelope. */
+  async check(role: string, layer: Descriptor, name: string): Promise<{ envelope: Envelope } | { problem: string }> {
+    const own = this.#view.roles.get(role)?.bytes;
+    if (own && layer.digest === digestOf(own)) {
+      const envelope = this.#envelope(`our ${role}`, own, 'targets');
+      if (envelope) return { envelope };
+    }
+    const cap = publishedMetadataLimit('targets', own?.length ?? 0);
+    if (typeof layer.size === 'number' && layer.size > cap) return { problem: `is ${layer.size} bytes, more than the ${cap} allowed here` };
+    let bytes: Buffer;
+    try {
+      bytes = await this.#meta.getBlob(layer.digest, cap);
+    } catch (error) {
+      if (error instanceof TufctlError && (error.code === 'RESPONSE_TOO_LARGE' || error.code === 'DIGEST_MISMATCH')) {
+        return { problem: error.message };
+      }
+      throw error;
+    }
+    const envelope = light(bytes, 'targets');
+    if (!envelope) return { problem: 'is not targets metadata' };
+    if (versionFromName(name) !== envelope.signed.version) return { problem: `holds ${role} v${envelope.signed.version}` };
+    const delegator = this.#delegatorOf(role);
+    const ours = delegator ? this.#trustIn(`our ${delegator}`, this.#view.roles.get(delegator)?.bytes, role) : undefined;
+    if (ours && validSignatures(envelope, ours) >= ours.threshold) return { envelope };
+    // Keys for the role may have changed since the registry's version: the registry's own delegator decides then.
+    const theirs = delegator ? await this.#publishedFile(delegator) : undefined;
+    const trust = theirs ? delegatedTrust(theirs, role) : undefined;
+    if (trust && validSignatures(envelope, trust) >= trust.threshold) return { envelope };
+    const used = trust ?? ours;
+    return {
+      problem: `(v${envelope.signed.version}) is not signed by the keys ${delegator ?? 'its delegator'} trusts for ${role}${used ? ` (${validSignatures(envelope, used)}/${used.threshold} valid signatures)` : ''}`,
+    };
+  }
+
+  #trustIn(key: string, bytes: Buffer | undefined, role: string): ReturnType<typeof delegatedTrust> {
+    const envelope = bytes && this.#envelope(key, bytes, 'targets');
+    return envelope ? delegatedTrust(envelope, role) : undefined;
+  }
+
+  /** The registry's current file of a targets role (the version its snapshot names), when it checks out. */
+  #publishedFile(role: string): Promise<Envelope | undefined> {
+    let file = this.#files.get(role);
+    if (!file) {
+      file = (async () => {
+        if (role === 'targets') {
+          const bytes = this.#published.roles.get('targets')?.bytes;
+          return bytes ? this.#envelope('published targets', bytes, 'targets') : undefined;
+        }
+        const version = this.registryVersion(role);
+        const stored = version === undefined ? undefined : await this.tag(role);
+        if (!stored) return undefined;
+        const name = `${version}.${role}.json`;
+        let layer: Descriptor | undefined;
+        try {
+          layer = parseManifest(stored.bytes).layers.find((l) => l?.annotations?.[FILENAME_ANNOTATION] === name);
+        } catch {
+          return undefined;
+        }
+        const result = layer ? await this.check(role, layer, name) : undefined;
+        return result && 'envelope' in result ? result.envelope : undefined;
+      })();
+      this.#files.set(role, file);
+    }
+    return file;
+  }
 }
 
 /** Refuses, before anything is written, what registry clients could not read: every problem at once. */
@@ -263,54 +446,102 @@ export async function publishRepository(repoDir: string, target: OciTarget, opti
   const meta = target.repository(options.metadataRepository ?? 'tuf-metadata');
   const targetsRepo = target.repository(options.targetsRepository ?? 'tuf-targets');
   const publisher = new Publisher(target.location, options.onProgress);
+  const report = publisher.report;
+  report.dryRun = options.dryRun === true;
   const rootVersion = Math.max(...view.rootHistory.keys());
-  publisher.report.versions = {
+  report.versions = {
     root: rootVersion,
     timestamp: view.roles.get('timestamp')!.version,
     snapshot: view.roles.get('snapshot')!.version,
     targets: view.roles.get('targets')!.version,
   };
 
-  const published = options.published ?? (await readPublishedState(meta));
-  const changedRoles = await checkAgainstPublished(published, view, meta);
-  const isChanged = (role: string): boolean => changedRoles === 'all' || changedRoles.has(role);
+  // ================= the plan: every read and check, nothing written
+  const published =
+    options.published ??
+    (await readPublishedState(meta, {
+      roots: view.rootHistory,
+      timestamp: view.roles.get('timestamp')!.bytes,
+      snapshot: view.roles.get('snapshot')!.bytes,
+      targets: view.roles.get('targets')!.bytes,
+    }));
+  const tampered: Tampering[] = [...published.tampered];
+  const changedRoles = checkAgainstPublished(published, view, meta);
+  // Repair looks at every tag; otherwise only the roles that differ from the published snapshot.
+  const isChanged = (role: string): boolean => options.repair === true || changedRoles === 'all' || changedRoles.has(role);
   const configChecked = new Set<OciRepository>();
+  const plan: TagMove[] = [];
+  const steps: Array<() => Promise<void>> = [];
+  const move = (repository: OciRepository, tag: string, from: string | undefined, to: string, reason: string, repair = false): void =>
+    void plan.push({ tag: `${repository.name}:${tag}`, ...(from ? { from } : {}), to, reason, repair });
+  const flag = (repository: OciRepository, tag: string, subject: string, problem: string): string => {
+    tampered.push({ tag: `${repository.name}:${tag}`, subject, problem });
+    return `${subject} ${problem}`;
+  };
 
   // ---- 1. targets repository: content-addressed, so adding never disturbs what clients read now.
   const groups = new Map<string, TargetEntry[]>();
   for (const t of view.targets) {
     if (!isChanged(t.role)) continue;
     if (!t.file) {
-      publisher.report.targetsWithoutFiles++;
+      report.targetsWithoutFiles++;
       continue;
     }
     const sha256 = t.hashes.sha256;
     if (!sha256) throw new TufctlError('PUBLISH_REFUSED', `target ${t.path} has no sha256; the registry layout names targets by sha256`);
-    if (!t.path.includes('/')) {
-      const name = consistentTargetName(t.path, sha256);
-      const layer = layerDescriptor({ name, digest: `sha256:${sha256}`, size: t.length, mediaType: TARGET_LAYER_MEDIA_TYPE });
-      const manifest = buildManifest([layer]);
-      const existing = await targetsRepo.headManifest(name);
-      if (existing?.digest === manifest.digest) {
-        publisher.event('skip', targetsRepo, name);
-        continue;
-      }
-      await publisher.ensureEmptyConfig(targetsRepo, configChecked);
-      await publisher.ensureBlob(targetsRepo, layer.digest, () => readFileSync(t.file!), name);
-      await targetsRepo.putManifest(name, manifest.bytes, manifest.mediaType);
-      publisher.event('tag', targetsRepo, name);
-    } else {
+    if (t.path.includes('/')) {
       const segment = t.path.slice(0, t.path.indexOf('/'));
       if (!groups.has(segment)) groups.set(segment, []);
       groups.get(segment)!.push(t);
+      continue;
     }
+    const name = consistentTargetName(t.path, sha256);
+    const layer = layerDescriptor({ name, digest: `sha256:${sha256}`, size: t.length, mediaType: TARGET_LAYER_MEDIA_TYPE });
+    const manifest = buildManifest([layer]);
+    const existing = await targetsRepo.headManifest(name);
+    if (existing?.digest === manifest.digest) {
+      publisher.event('skip', targetsRepo, name);
+      continue;
+    }
+    let reason = `target ${t.path}`;
+    if (existing) {
+      // Another tool may have written the same content differently: only other content is tampering.
+      const problem = targetContentProblem(await targetsRepo.getManifest(name), sha256, t.length, name);
+      if (!problem) {
+        publisher.event('skip', targetsRepo, name);
+        continue;
+      }
+      reason = flag(targetsRepo, name, `target ${t.path}:`, `the tag ${problem}`);
+    }
+    move(targetsRepo, name, existing?.digest, manifest.digest, reason, existing !== undefined);
+    const file = t.file;
+    steps.push(async () => {
+      await publisher.ensureEmptyConfig(targetsRepo, configChecked);
+      await publisher.ensureBlob(targetsRepo, layer.digest, () => readFileSync(file), name);
+      await targetsRepo.putManifest(name, manifest.bytes, manifest.mediaType);
+      publisher.event('tag', targetsRepo, name);
+    });
   }
   for (const [segment, entries] of [...groups].sort(([a], [b]) => (a < b ? -1 : 1))) {
     const old = await targetsRepo.getManifest(segment);
     const byPath = new Map<string, Descriptor>();
-    if (old)
-      for (const d of parseManifest(old.bytes).manifests)
-        if (d.annotations?.[FILENAME_ANNOTATION]) byPath.set(d.annotations[FILENAME_ANNOTATION], d);
+    const problems: string[] = [];
+    if (old) {
+      let parsed: ReturnType<typeof parseManifest> | undefined;
+      try {
+        parsed = parseManifest(old.bytes);
+      } catch {
+        parsed = undefined;
+      }
+      const mediaType = old.mediaType || parsed?.mediaType;
+      if (!parsed || mediaType !== INDEX_MEDIA_TYPE)
+        problems.push(flag(targetsRepo, segment, 'the tag', `is a ${mediaType ?? 'non-JSON manifest'}, not an image index`));
+      else
+        for (const d of parsed.manifests) {
+          const path = d?.annotations?.[FILENAME_ANNOTATION];
+          if (path && typeof d.digest === 'string') byPath.set(path, d);
+        }
+    }
     const toPush: Array<{ entry: TargetEntry; manifest: ReturnType<typeof buildManifest>; bare: string }> = [];
     for (const t of entries) {
       const sha256 = t.hashes.sha256!;
@@ -319,7 +550,13 @@ export async function publishRepository(repoDir: string, target: OciTarget, opti
       const manifest = buildManifest([
         layerDescriptor({ name: bare, digest: `sha256:${sha256}`, size: t.length, mediaType: TARGET_LAYER_MEDIA_TYPE }),
       ]);
-      if (byPath.get(full)?.digest === manifest.digest) continue;
+      const listed = byPath.get(full);
+      if (listed?.digest === manifest.digest) continue;
+      if (listed) {
+        const problem = targetContentProblem(await targetsRepo.getManifest(listed.digest), sha256, t.length);
+        if (!problem) continue;
+        problems.push(flag(targetsRepo, segment, `entry ${full}`, problem));
+      }
       byPath.set(full, {
         mediaType: MANIFEST_MEDIA_TYPE,
         digest: manifest.digest,
@@ -328,42 +565,106 @@ export async function publishRepository(repoDir: string, target: OciTarget, opti
       });
       toPush.push({ entry: t, manifest, bare });
     }
-    if (toPush.length === 0) {
+    if (toPush.length === 0 && problems.length === 0) {
       publisher.event('skip', targetsRepo, segment);
       continue;
     }
-    await publisher.ensureEmptyConfig(targetsRepo, configChecked);
-    for (const { entry, manifest, bare } of toPush) {
-      await publisher.ensureBlob(targetsRepo, `sha256:${entry.hashes.sha256!}`, () => readFileSync(entry.file!), bare);
-      await targetsRepo.putManifest(manifest.digest, manifest.bytes, manifest.mediaType);
-    }
     const index = buildIndex([...byPath.values()]);
-    await targetsRepo.putManifest(segment, index.bytes, index.mediaType);
-    publisher.event('tag', targetsRepo, segment);
+    move(
+      targetsRepo,
+      segment,
+      old?.digest,
+      index.digest,
+      problems.length > 0 ? problems.join('; ') : `${toPush.length} target${toPush.length === 1 ? '' : 's'} under ${segment}/`,
+      problems.length > 0,
+    );
+    steps.push(async () => {
+      await publisher.ensureEmptyConfig(targetsRepo, configChecked);
+      for (const { entry, manifest, bare } of toPush) {
+        await publisher.ensureBlob(targetsRepo, `sha256:${entry.hashes.sha256!}`, () => readFileSync(entry.file!), bare);
+        await targetsRepo.putManifest(manifest.digest, manifest.bytes, manifest.mediaType);
+      }
+      await targetsRepo.putManifest(segment, index.bytes, index.mediaType);
+      publisher.event('tag', targetsRepo, segment);
+    });
   }
 
-  // ---- 2. delegated roles: each tag holds the previously published version and the new one.
+  // ---- 2. delegated roles: each tag holds the version the registry's snapshot names and the new one.
+  const delegated = new DelegatedTags(meta, view, published);
   for (const [role, { bytes, version }] of view.roles) {
     if (role === 'timestamp' || role === 'snapshot' || role === 'targets' || !isChanged(role)) continue;
     const name = metadataFileName(role, version);
     const layer = layerDescriptor({ name, digest: digestOf(bytes), size: bytes.length, mediaType: METADATA_LAYER_MEDIA_TYPE });
-    const old = await meta.getManifest(role);
-    const oldLayers = old ? parseManifest(old.bytes).layers : [];
-    if (oldLayers.some((l) => l.annotations?.[FILENAME_ANNOTATION] === name && l.digest === layer.digest)) {
+    const old = await delegated.tag(role);
+    const problems: string[] = [];
+    let oldLayers: Descriptor[] = [];
+    if (old) {
+      let parsed: ReturnType<typeof parseManifest> | undefined;
+      try {
+        parsed = parseManifest(old.bytes);
+      } catch {
+        parsed = undefined;
+      }
+      const mediaType = old.mediaType || parsed?.mediaType;
+      if (!parsed || mediaType !== MANIFEST_MEDIA_TYPE)
+        problems.push(flag(meta, role, 'the tag', `is a ${mediaType ?? 'non-JSON manifest'}, not an image manifest`));
+      else oldLayers = parsed.layers;
+    }
+    const registryVersion = delegated.registryVersion(role);
+    let hasOurs = false;
+    let previous: { layer: Descriptor; version: number } | undefined;
+    for (const l of oldLayers) {
+      const file = l?.annotations?.[FILENAME_ANNOTATION];
+      if (file === name && l.digest === layer.digest) {
+        hasOurs = true;
+        continue;
+      }
+      const v = file ? versionFromName(file) : undefined;
+      if (!file || v === undefined || file !== `${v}.${role}.json`) {
+        problems.push(flag(meta, role, file ?? String(l?.digest), `is not a ${role} metadata file`));
+        continue;
+      }
+      // Older layers other than the one clients of the current `latest` read are dropped unread, and so is
+      // a layer of our version that no published snapshot names (left by an interrupted publish).
+      if (v < version && registryVersion !== undefined && v !== registryVersion) continue;
+      if (v === version && registryVersion !== version) continue;
+      const checked = await delegated.check(role, l, file);
+      if ('problem' in checked) {
+        problems.push(flag(meta, role, file, checked.problem));
+        continue;
+      }
+      if (v > version) {
+        throw new TufctlError(
+          'VERSION_ROLLBACK',
+          `${meta.name}:${role} already holds a validly signed ${role} v${v}; refusing to publish the older v${version} (pull the newer repository first)`,
+        );
+      }
+      if (v === version) {
+        throw new TufctlError(
+          'PUBLISH_REFUSED',
+          `${meta.name}:${role} already holds a different, validly signed ${role} v${version}; a new version is needed (run tufctl sign)`,
+        );
+      }
+      if (!previous || v > previous.version) previous = { layer: l, version: v };
+    }
+    // The file clients of the current `latest` read must be there (publish writes tags before `latest`).
+    const needed = registryVersion === undefined ? undefined : `${registryVersion}.${role}.json`;
+    const present = registryVersion === version ? hasOurs : previous?.version === registryVersion;
+    if (needed && !present && !problems.some((p) => p.startsWith(`${needed} `))) {
+      problems.push(flag(meta, role, needed, 'is missing, though the published snapshot names it'));
+    }
+    if (hasOurs && problems.length === 0) {
       publisher.event('skip', meta, role);
       continue;
     }
-    const previous = oldLayers
-      .filter((l) => (versionFromName(l.annotations?.[FILENAME_ANNOTATION] ?? '') ?? 0) < version)
-      .sort(
-        (a, b) =>
-          (versionFromName(b.annotations![FILENAME_ANNOTATION]!) ?? 0) - (versionFromName(a.annotations![FILENAME_ANNOTATION]!) ?? 0),
-      )[0];
-    await publisher.ensureEmptyConfig(meta, configChecked);
-    await publisher.ensureBlob(meta, layer.digest, () => bytes, name);
-    const manifest = buildManifest(previous ? [previous, layer] : [layer]);
-    await meta.putManifest(role, manifest.bytes, manifest.mediaType);
-    publisher.event('tag', meta, role);
+    const manifest = buildManifest(previous ? [previous.layer, layer] : [layer]);
+    move(meta, role, old?.digest, manifest.digest, problems.length > 0 ? problems.join('; ') : `${role} v${version}`, problems.length > 0);
+    steps.push(async () => {
+      await publisher.ensureEmptyConfig(meta, configChecked);
+      await publisher.ensureBlob(meta, layer.digest, () => bytes, name);
+      await meta.putManifest(role, manifest.bytes, manifest.mediaType);
+      publisher.event('tag', meta, role);
+    });
   }
 
   // ---- 3. latest, last: the single switch to the new state.
@@ -377,30 +678,55 @@ export async function publishRepository(repoDir: string, target: OciTarget, opti
     layerDescriptor({ name: f.name, digest: digestOf(f.bytes), size: f.bytes.length, mediaType: METADATA_LAYER_MEDIA_TYPE }),
   );
   const latest = buildManifest(layers);
-  publisher.report.latestDigest = latest.digest;
+  report.latestDigest = latest.digest;
   if (published.latestDigest === latest.digest) {
     publisher.event('skip', meta, LATEST_TAG);
   } else {
     const publishedDigests = new Set([...published.layers.values()].map((l) => l.digest));
-    if (published.latestDigest === undefined) await publisher.ensureEmptyConfig(meta, configChecked);
-    for (const [i, file] of files.entries()) {
-      const digest = layers[i]!.digest;
-      if (publishedDigests.has(digest)) publisher.event('skip', meta, file.name);
-      // A metadata file the registry does not serve is nearly always new (a fresh timestamp): upload it
-      // without asking first; uploading a blob that exists is harmless and costs the same two requests.
-      else await publisher.uploadBlob(meta, digest, file.bytes, file.name);
-    }
-    // Registries have no compare-and-swap: check right before the tag move that nobody moved it since we read it.
-    const current = await meta.headManifest(LATEST_TAG);
-    if (current?.digest !== published.latestDigest) {
-      throw new TufctlError(
-        'PUBLISH_CONFLICT',
-        `${meta.name}:${LATEST_TAG} changed while publishing timestamp v${publisher.report.versions.timestamp} (another publisher?); nothing was switched — run again to publish above it`,
-      );
-    }
-    await meta.putManifest(LATEST_TAG, latest.bytes, latest.mediaType);
-    publisher.event('tag', meta, LATEST_TAG);
+    const inLatest = published.tampered.filter((t) => t.tag === `${meta.name}:${LATEST_TAG}`);
+    const newFiles = files.filter((_, i) => !publishedDigests.has(layers[i]!.digest)).map((f) => f.name);
+    move(
+      meta,
+      LATEST_TAG,
+      published.latestDigest,
+      latest.digest,
+      inLatest.length > 0
+        ? inLatest.map((t) => `${t.subject} ${t.problem}`).join('; ')
+        : published.latestDigest === undefined
+          ? 'first publish'
+          : `new ${newFiles.join(', ') || 'layer set'}`,
+      inLatest.length > 0,
+    );
+    steps.push(async () => {
+      if (published.latestDigest === undefined) await publisher.ensureEmptyConfig(meta, configChecked);
+      for (const [i, file] of files.entries()) {
+        const digest = layers[i]!.digest;
+        if (publishedDigests.has(digest)) publisher.event('skip', meta, file.name);
+        // A metadata file the registry does not serve is nearly always new (a fresh timestamp): upload it
+        // without asking first; uploading a blob that exists is harmless and costs the same two requests.
+        else await publisher.uploadBlob(meta, digest, file.bytes, file.name);
+      }
+      // Registries have no compare-and-swap: check right before the tag move that nobody moved it since we read it.
+      const current = await meta.headManifest(LATEST_TAG);
+      if (current?.digest !== published.latestDigest) {
+        throw new TufctlError(
+          'PUBLISH_CONFLICT',
+          `${meta.name}:${LATEST_TAG} changed while publishing timestamp v${report.versions.timestamp} (another publisher?); nothing was switched — run again to publish above it`,
+        );
+      }
+      await meta.putManifest(LATEST_TAG, latest.bytes, latest.mediaType);
+      publisher.event('tag', meta, LATEST_TAG);
+    });
   }
-  publisher.report.stats = target.stats();
-  return publisher.report;
+
+  report.plan = plan;
+  report.tampered = tampered;
+  if (tampered.length > 0 && !options.repair) {
+    throw tamperedError(target.location, tampered, 'refusing to publish, nothing was written');
+  }
+  options.onPlan?.(plan, tampered);
+  // ================= the writes, in publish order
+  if (!options.dryRun) for (const step of steps) await step();
+  report.stats = target.stats();
+  return report;
 }

@@ -22,11 +22,16 @@ import { parseExpiry } from '../metadata/expiry.js';
 import { Repository } from '../metadata/repository.js';
 import { doSnapshot, doTimestamp, snapshotChanges, type OnlineRoleResult } from '../metadata/snapshot-timestamp.js';
 import { publishRepository, type PublishReport } from '../oci/publish.js';
-import { keysRotatedAway, loadPublishedRole, readPublishedState, type PublishedRole, type PublishedState } from '../oci/published-state.js';
+import {
+  keysRotatedAway,
+  localMetadata,
+  readPublishedState,
+  tamperedError,
+  type PublishedRole,
+  type PublishedState,
+} from '../oci/published-state.js';
 import type { OciRepository, OciTarget } from '../oci/store.js';
-import { digestOf, LATEST_TAG } from '../oci/tuf-layout.js';
-import { canonicalBytes } from '../metadata/json.js';
-import { verifyWithKey } from '../keys/tuf-key.js';
+import { LATEST_TAG } from '../oci/tuf-layout.js';
 import { repositoryStatus } from '../status.js';
 import { verifyRepository } from '../verify/verify-repository.js';
 import { decideRefresh, offlineNotices, type OfflineNotice, type OnlineRoleState, type RefreshPlan } from './decide.js';
@@ -88,41 +93,11 @@ function onlineState(repo: Repository, role: 'snapshot' | 'timestamp', published
  * signed by keys our root no longer trusts: their versions are no floor (a
  * fast-forwarded version must not be carried on). Same rule as publish's.
  */
-async function forgetRotatedRoles(meta: OciRepository, published: PublishedState, repo: Repository): Promise<void> {
+function forgetRotatedRoles(published: PublishedState, repo: Repository): void {
   const publishedRoot = published.roles.get('root');
-  if (!publishedRoot || publishedRoot.version >= repo.version('root')) return;
-  const theirs = (await loadPublishedRole(meta, publishedRoot, `${publishedRoot.version}.root.json`)).bytes!;
+  if (!publishedRoot?.bytes || publishedRoot.version >= repo.version('root')) return;
   for (const role of ['snapshot', 'timestamp'] as const) {
-    if (keysRotatedAway(theirs, repo.fileBytes('root'), role)) published.roles.delete(role);
-  }
-}
-
-/**
- * The registry's timestamp version becomes our floor only if root's online
- * key signed it: otherwise anyone able to write to the registry could push
- * the job's versions to 2^63 (a fast-forward attack done by our own job).
- */
-function assertTrustedTimestamp(published: PublishedState, repo: Repository, ownDigest: string): void {
-  const served = published.roles.get('timestamp');
-  if (!served?.bytes || served.digest === ownDigest) return;
-  const trust = repo.trustFor('timestamp');
-  let valid = 0;
-  try {
-    const envelope = JSON.parse(served.bytes.toString('utf8')) as { signed: unknown; signatures: Array<{ keyid: string; sig: string }> };
-    const data = canonicalBytes(envelope.signed);
-    for (const id of new Set(trust.keyIds)) {
-      const signature = envelope.signatures.find((s) => s.keyid === id);
-      const key = trust.keys[id];
-      if (key && signature && verifyWithKey(key, data, signature.sig)) valid++;
-    }
-  } catch {
-    valid = 0;
-  }
-  if (valid < trust.threshold) {
-    throw new TufctlError(
-      'VERIFICATION_FAILED',
-      `the registry serves a timestamp v${served.version} that the online key root trusts did not sign (${valid}/${trust.threshold}); refusing to take its version as the floor — inspect the registry for tampering`,
-    );
+    if (keysRotatedAway(publishedRoot.bytes, repo.fileBytes('root'), role)) published.roles.delete(role);
   }
 }
 
@@ -161,21 +136,17 @@ export async function refresh(options: RefreshOptions): Promise<RefreshReport> {
   const progress = options.onProgress ?? (() => {});
   const repo = Repository.open(options.repoDir, { now, git: useGit });
   const meta = options.target?.repository(options.metadataRepository ?? 'tuf-metadata');
-  const ownTimestamp = repo.fileBytes('timestamp');
-  const ownDigest = digestOf(ownTimestamp);
+  // What the registry serves counts only where it is ours or validly signed (published-state.ts, the same
+  // checks publish makes): otherwise anyone able to write to the registry could push the job's versions to
+  // 2^63 (a fast-forward attack done by our own job). Files equal to the checkout's are not downloaded.
   const published: PublishedState = meta
-    ? await readPublishedState(meta, { localBytes: (digest) => (digest === ownDigest ? ownTimestamp : undefined) })
-    : { layers: new Map(), roles: new Map() };
+    ? await readPublishedState(meta, localMetadata(options.repoDir))
+    : { layers: new Map(), roles: new Map(), tampered: [], foreignRoots: [] };
+  if (published.tampered.length > 0) {
+    throw tamperedError(options.target!.location, published.tampered, 'refusing to take its versions as floors, nothing was signed');
+  }
   assertNotBehind(repo, published);
-  if (meta) {
-    await forgetRotatedRoles(meta, published, repo);
-    assertTrustedTimestamp(published, repo, ownDigest);
-  }
-  // A published snapshot above the checkout's decides the expiry that counts: only then is it downloaded.
-  const publishedSnapshot = published.roles.get('snapshot');
-  if (meta && publishedSnapshot && publishedSnapshot.version > repo.version('snapshot')) {
-    published.roles.set('snapshot', await loadPublishedRole(meta, publishedSnapshot, `${publishedSnapshot.version}.snapshot.json`));
-  }
+  if (meta) forgetRotatedRoles(published, repo);
   const plan = decideRefresh({
     now,
     changedTargetsRoles: snapshotChanges(repo).changed,
@@ -233,7 +204,7 @@ export async function refresh(options: RefreshOptions): Promise<RefreshReport> {
         versions: result.versions,
         stats: result.stats,
       };
-      await assertStillOurs(meta!, result.latestDigest, repo.version('timestamp'));
+      await assertStillOurs(meta!, result.latestDigest, repo.version('timestamp'), options.repoDir);
       report.published.stats = options.target.stats();
       progress(`published to ${result.location}`);
     } else if (options.verify !== false) {
@@ -266,10 +237,10 @@ export async function refresh(options: RefreshOptions): Promise<RefreshReport> {
 }
 
 /** After publishing: the registry must still serve our `latest`; anything else means a concurrent publisher. */
-async function assertStillOurs(meta: OciRepository, ours: string | undefined, version: number): Promise<void> {
+async function assertStillOurs(meta: OciRepository, ours: string | undefined, version: number, repoDir: string): Promise<void> {
   const served = await meta.headManifest(LATEST_TAG);
   if (served && served.digest === ours) return;
-  const now = served ? (await readPublishedState(meta)).roles.get('timestamp') : undefined;
+  const now = served ? (await readPublishedState(meta, localMetadata(repoDir))).roles.get('timestamp') : undefined;
   throw new TufctlError(
     'PUBLISH_CONFLICT',
     now

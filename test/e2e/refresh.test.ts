@@ -415,9 +415,22 @@ test('refresh refuses, changing nothing: a checkout behind the registry in targe
     const head = git(cwd, 'rev-parse', 'HEAD').trim();
     const forgedRun = tufctl(['refresh', '--publish', to, '--force', '--commit'], { cwd, env });
     assert.equal(forgedRun.code, 1);
-    assert.match(forgedRun.stderr, /VERIFICATION_FAILED.*timestamp v1099511627776 that the online key root trusts did not sign/);
+    assert.match(forgedRun.stderr, /REGISTRY_TAMPERED\].*nothing was signed.*tufctl publish --repair/);
+    assert.match(
+      forgedRun.stderr,
+      /timestamp\.json \(v1099511627776\) is not signed by the timestamp key\(s\) of root v1 \(0\/1 valid signatures\)/,
+    );
     assert.equal(git(cwd, 'status', '--porcelain').trim(), '');
     assert.equal(git(cwd, 'rev-parse', 'HEAD').trim(), head);
+    // Once publish --repair put the signed state back, the job signs above the valid version, not above the forged one.
+    ok(['publish', '--to', to, '--repair'], { cwd });
+    const repaired = ok(['refresh', '--publish', to, '--force', '--json'], { cwd, env }).json;
+    assert.equal(repaired.registry.timestamp, 2);
+    assert.deepEqual(
+      repaired.signed.map((r: { role: string; version: number }) => `${r.role} v${r.version}`),
+      ['timestamp v3'],
+    );
+    git(cwd, 'commit', '-qm', 'refresh after repair');
 
     const badDest = tufctl(['refresh', '--publish', 'ftp://example.invalid/x'], { cwd, env });
     assert.equal(badDest.code, 2);

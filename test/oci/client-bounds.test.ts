@@ -101,6 +101,21 @@ test('a registry serving a 400 MB timestamp.json: client verify fails with RESPO
         `${what}: exit ${run.code} in ${run.seconds.toFixed(2)} s, peak RSS ${run.rssMB.toFixed(0)} MB, proxy wrote ${served.bytesSent} bytes`,
       );
     }
+
+    // publish reads the registry's timestamp (it differs from a newly signed one) with the same cap.
+    ok(['timestamp', '--force', '--key', fx.key('online'), '--commit'], { cwd: fx.repo });
+    proxy.clearRequests();
+    proxy.setFaults([
+      { method: 'GET', path: new RegExp(`/blobs/${timestamp}$`), fault: { kind: 'huge-body', bytes: HUGE, chunked: true } },
+    ]);
+    const publish = await measured(['publish', '--to', `oci://${proxy.host}/acme`, '--repo', fx.repo]);
+    assertBounded(
+      publish,
+      'publish',
+      /REGISTRY_TAMPERED[^]*timestamp\.json GET blob .* is larger than the limit of 16 KiB \(16384 bytes\)/,
+    );
+    assert.ok(!proxy.requests.some((r) => r.method !== 'GET' && r.method !== 'HEAD'), 'publish wrote nothing');
+    t.diagnostic(`publish: exit ${publish.code} in ${publish.seconds.toFixed(2)} s, peak RSS ${publish.rssMB.toFixed(0)} MB`);
   } finally {
     await proxy.stop();
     await reg.stop();

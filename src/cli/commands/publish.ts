@@ -3,7 +3,8 @@ import type { Argv } from 'yargs';
 import type { ClientOptions } from '../../client.js';
 import { loadConfig } from '../../config.js';
 import { VerificationError } from '../../errors.js';
-import type { PublishEvent } from '../../oci/publish.js';
+import type { PublishEvent, TagMove } from '../../oci/publish.js';
+import type { Tampering } from '../../oci/published-state.js';
 import { emit, nowFrom, repoDir, trustedRootFrom, type GlobalArgs } from '../context.js';
 
 interface PublishArgs extends GlobalArgs {
@@ -12,6 +13,8 @@ interface PublishArgs extends GlobalArgs {
   progress?: boolean;
   timeout: number;
   retries: number;
+  repair: boolean;
+  'dry-run': boolean;
 }
 
 interface ClientArgs extends GlobalArgs {
@@ -45,6 +48,23 @@ function progressPrinter(args: PublishArgs): ((e: PublishEvent) => void) | undef
   };
 }
 
+/** The checked plan: which tags move and why (printed by --repair and --dry-run). */
+function planLines(plan: TagMove[], tampered: Tampering[], dryRun: boolean): string[] {
+  const short = (digest?: string): string => (digest ? digest.replace(/^(sha256:[0-9a-f]{12})[0-9a-f]+$/, '$1…') : '(new)');
+  const lines: string[] = [];
+  if (tampered.length > 0) {
+    lines.push(`the registry serves ${tampered.length} file(s) or tag(s) the signed metadata does not vouch for:`);
+    for (const t of tampered) lines.push(`  ${t.tag}: ${t.subject} ${t.problem}`);
+  }
+  lines.push(
+    plan.length === 0
+      ? 'plan: no tag moves'
+      : `plan: ${plan.length} tag move(s)${dryRun ? ' (dry run: nothing is written)' : ', in this order'}:`,
+  );
+  for (const m of plan) lines.push(`  ${m.repair ? 'repair' : 'update'} ${m.tag} ${short(m.from)} -> ${short(m.to)}: ${m.reason}`);
+  return lines;
+}
+
 export function register(cli: Argv): Argv {
   return cli
     .command(
@@ -57,7 +77,15 @@ export function register(cli: Argv): Argv {
           .option('timeout', { type: 'number', default: 60, describe: 'Seconds one registry request may take' })
           .option('retries', { type: 'number', default: 3, describe: 'Retries of a failed registry request (429, 5xx, resets, timeouts)' })
           .option('progress', { type: 'boolean', describe: 'Show per-file progress (default: on a terminal, off in CI)' })
-          .example('$0 publish --to oci://registry.example.com/acme', 'Publish to acme/tuf-metadata and acme/tuf-targets'),
+          .option('repair', {
+            type: 'boolean',
+            default: false,
+            describe:
+              'Check every tag against the signed metadata and rewrite those it does not vouch for (REGISTRY_TAMPERED otherwise); never lowers a validly signed version',
+          })
+          .option('dry-run', { type: 'boolean', default: false, describe: 'Read and check everything, print the plan, write nothing' })
+          .example('$0 publish --to oci://registry.example.com/acme', 'Publish to acme/tuf-metadata and acme/tuf-targets')
+          .example('$0 publish --repair --dry-run', 'Show which tampered tags a repair would rewrite, and why'),
       async (argv) => {
         const args = argv as unknown as PublishArgs;
         const dir = repoDir(args);
@@ -78,8 +106,21 @@ export function register(cli: Argv): Argv {
           now: args.now ? nowFrom(args) : undefined,
           ...trustedRootFrom(args),
           onProgress: progressPrinter(args),
+          repair: args.repair,
+          dryRun: args['dry-run'],
+          // The plan is shown before anything is written.
+          ...(!args.json && (args.repair || args['dry-run'])
+            ? { onPlan: (plan: TagMove[], tampered: Tampering[]) => emit(args, planLines(plan, tampered, args['dry-run']), undefined) }
+            : {}),
         });
         const v = report.versions;
+        if (report.dryRun) {
+          emit(args, [`dry run: ${report.plan.length} tag move(s) planned for ${report.location}; nothing was written`], {
+            ok: true,
+            ...report,
+          });
+          return;
+        }
         const lines = [
           report.changed
             ? `published root v${v.root}, targets v${v.targets}, snapshot v${v.snapshot}, timestamp v${v.timestamp} to ${report.location}`
@@ -88,6 +129,8 @@ export function register(cli: Argv): Argv {
         ];
         if (report.targetsWithoutFiles > 0)
           lines.push(`  ${report.targetsWithoutFiles} target(s) have no local file (described by entry) and were not uploaded`);
+        if (report.tampered.length > 0)
+          lines.push(`  repaired: ${report.plan.filter((m) => m.repair).length} tag(s) rewritten from the signed metadata`);
         emit(args, lines, { ok: true, ...report });
       },
     )
