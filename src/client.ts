@@ -20,6 +20,7 @@ import { isLoopbackHost } from './oci/registry-client.js';
 import { METADATA_LIMITS } from './oci/limits.js';
 import { MirrorFetcher } from './verify/mirror-fetcher.js';
 import type { BoundedFetcher } from './verify/tuf-js-fetch.js';
+import { JSONParseError, jsonProblem, parseJSON } from './metadata/strict-json.js';
 
 export interface ClientOptions {
   /** oci://HOST[:PORT]/NAMESPACE, oci-layout:DIR, or an https:// (or loopback http://) mirror. */
@@ -64,9 +65,10 @@ function openClient(options: ClientOptions): OpenClient {
     if (!existsSync(options.root)) throw new UsageError(`trusted root ${options.root} does not exist`);
     const text = readFileSync(options.root, 'utf8');
     try {
-      if ((JSON.parse(text) as { signed?: { _type?: string } }).signed?._type !== 'root') throw new Error('not root metadata');
+      if ((parseJSON(text) as { signed?: { _type?: string } }).signed?._type !== 'root') throw new Error('not root metadata');
     } catch (error) {
-      throw new TufctlError('METADATA_MALFORMED', `${options.root} is not TUF root metadata (${(error as Error).message})`);
+      const problem = error instanceof JSONParseError ? jsonProblem(error) : (error as Error).message;
+      throw new TufctlError('METADATA_MALFORMED', `${options.root} is not TUF root metadata (${problem})`);
     }
     copyFileSync(options.root, join(metadataDir, 'root.json'));
   }
@@ -161,9 +163,8 @@ export async function clientVerify(options: ClientOptions & { validForDays?: num
   const roles: ClientVerifyResult['roles'] = [];
   const problems: string[] = [];
   for (const role of ['root', 'timestamp', 'snapshot', 'targets']) {
-    const signed = (
-      JSON.parse(readFileSync(join(client.metadataDir, `${role}.json`), 'utf8')) as { signed: { version: number; expires: string } }
-    ).signed;
+    const signed = (parseJSON(readFileSync(join(client.metadataDir, `${role}.json`))) as { signed: { version: number; expires: string } })
+      .signed;
     roles.push({ role, version: signed.version, expires: signed.expires });
     const expires = parseExpiry(signed.expires);
     if (!expires || expires.getTime() <= deadline) {

@@ -13,6 +13,7 @@ import { TufctlError } from '../errors.js';
 import { writeFileAtomic } from '../fs-atomic.js';
 import { DEFAULT_BLOB_LIMIT, MANIFEST_LIMIT, ResponseTooLargeError } from './limits.js';
 import type { Descriptor, OciRepository, OciStats, OciTarget, StoredManifest } from './store.js';
+import { jsonProblem, parseJSON } from '../metadata/strict-json.js';
 
 export const OCI_INDEX_MEDIA_TYPE = 'application/vnd.oci.image.index.v1+json';
 const REF_NAME = 'org.opencontainers.image.ref.name';
@@ -76,9 +77,9 @@ class LayoutRepository implements OciRepository {
     const path = join(this.#dir, 'index.json');
     if (!existsSync(path)) return { schemaVersion: 2, mediaType: OCI_INDEX_MEDIA_TYPE, manifests: [] };
     try {
-      return JSON.parse(readFileSync(path, 'utf8')) as IndexFile;
+      return parseJSON(readFileSync(path)) as IndexFile;
     } catch (error) {
-      throw new TufctlError('REGISTRY_ERROR', `${path}: not a valid OCI index (${(error as Error).message})`);
+      throw new TufctlError('REGISTRY_ERROR', `${path}: not a valid OCI index (${jsonProblem(error)})`);
     }
   }
 
@@ -140,7 +141,7 @@ class LayoutRepository implements OciRepository {
     }
     if (sha256(bytes) !== descriptor.digest)
       return Promise.reject(new TufctlError('REGISTRY_ERROR', `${this.name}: manifest ${descriptor.digest} is corrupt`));
-    const mediaType = descriptor.mediaType || ((JSON.parse(bytes.toString('utf8')) as { mediaType?: string }).mediaType ?? '');
+    const mediaType = descriptor.mediaType || ((parseJSON(bytes) as { mediaType?: string }).mediaType ?? '');
     return Promise.resolve({ digest: descriptor.digest, mediaType, bytes });
   }
 

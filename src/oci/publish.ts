@@ -59,6 +59,7 @@ import {
   layerDescriptor,
   parseManifest,
 } from './tuf-layout.js';
+import { own, parseJSON } from '../metadata/strict-json.js';
 
 export const VERSION_CONSTRAINTS_TARGET = 'version-constraints';
 
@@ -242,11 +243,11 @@ function checkAgainstPublished(published: PublishedState, view: RepositoryView, 
   if (!theirs) return 'all';
   // Which targets roles differ from the published snapshot; refuse any that went backwards.
   const publishedMeta = isJSONObject(theirs.signed.meta) ? theirs.signed.meta : {};
-  const ourMeta = (JSON.parse(snapshot.bytes.toString('utf8')) as { signed: { meta: Record<string, { version: number }> } }).signed.meta;
+  const ourMeta = (parseJSON(snapshot.bytes) as { signed: { meta: Record<string, { version: number }> } }).signed.meta;
   const changed = new Set<string>();
   for (const [file, entry] of Object.entries(ourMeta)) {
     const role = file.slice(0, -'.json'.length);
-    const listed = publishedMeta[file];
+    const listed = own(publishedMeta, file);
     const before = isJSONObject(listed) && typeof listed.version === 'number' ? listed.version : undefined;
     if (before !== undefined && entry.version < before) {
       throw new TufctlError(

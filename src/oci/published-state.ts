@@ -28,6 +28,7 @@ import { isSuccinctBin, trustFromEntry, type RoleTrust } from '../metadata/repos
 import { publishedMetadataLimit, type MetadataKind } from './limits.js';
 import type { Descriptor, OciRepository } from './store.js';
 import { digestOf, FILENAME_ANNOTATION, LATEST_TAG, MANIFEST_MEDIA_TYPE, parseManifest } from './tuf-layout.js';
+import { own, parseJSON } from '../metadata/strict-json.js';
 
 export interface PublishedRole {
   version: number;
@@ -103,10 +104,10 @@ interface LightEnvelope {
  */
 export function light(bytes: Buffer, type: string): LightEnvelope | undefined {
   try {
-    const json = JSON.parse(bytes.toString('utf8')) as unknown;
+    const json = parseJSON(bytes);
     if (!isJSONObject(json) || !isJSONObject(json.signed) || !Array.isArray(json.signatures)) return undefined;
     const signed = json.signed;
-    if (signed._type !== type || typeof signed.version !== 'number' || !Number.isInteger(signed.version) || signed.version < 1)
+    if (signed._type !== type || typeof signed.version !== 'number' || !Number.isSafeInteger(signed.version) || signed.version < 1)
       return undefined;
     const signatures = json.signatures.filter(
       (s): s is { keyid: string; sig: string } => isJSONObject(s) && typeof s.keyid === 'string' && typeof s.sig === 'string',
@@ -384,8 +385,8 @@ export function tamperedError(location: string, tampered: Tampering[], context: 
  */
 export function keysRotatedAway(olderRoot: Buffer, newerRoot: Buffer, role: string): boolean {
   const keyIds = (bytes: Buffer): string[] => {
-    const root = JSON.parse(bytes.toString('utf8')) as { signed?: { roles?: Record<string, { keyids?: unknown }> } };
-    const ids = root.signed?.roles?.[role]?.keyids;
+    const root = parseJSON(bytes) as { signed?: { roles?: Record<string, { keyids?: unknown }> } };
+    const ids = own<{ keyids?: unknown }>(root.signed?.roles, role)?.keyids;
     return Array.isArray(ids) ? (ids as string[]) : [];
   };
   const before = keyIds(olderRoot);

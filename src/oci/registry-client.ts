@@ -28,6 +28,7 @@ import {
 } from './http.js';
 import { DEFAULT_BLOB_LIMIT, MANIFEST_LIMIT, ResponseTooLargeError } from './limits.js';
 import type { OciRepository, OciStats, OciTarget, StoredManifest } from './store.js';
+import { parseJSON } from '../metadata/strict-json.js';
 
 export const MEDIA_TYPE_OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 export const MEDIA_TYPE_OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
@@ -414,7 +415,7 @@ class RegistrySession {
     }
     let body: { token?: unknown; access_token?: unknown; expires_in?: unknown };
     try {
-      body = JSON.parse(response.body.toString('utf8')) as typeof body;
+      body = parseJSON(response.body) as typeof body;
     } catch {
       throw this.authError(op, `the token service ${realm.origin} answered with something that is not JSON`, credentials?.source, 401);
     }
@@ -616,7 +617,7 @@ class RegistryRepository implements OciRepository {
       let mediaType = mediaTypeOf(response);
       if (!mediaType || mediaType === 'application/json' || mediaType === 'application/octet-stream') {
         try {
-          const declared = (JSON.parse(response.body.toString('utf8')) as { mediaType?: unknown }).mediaType;
+          const declared = (parseJSON(response.body) as { mediaType?: unknown }).mediaType;
           if (typeof declared === 'string') mediaType = declared;
         } catch {
           // not JSON: keep what the header said

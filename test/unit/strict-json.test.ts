@@ -236,3 +236,22 @@ test('randomised: parseJSON refuses exactly the documents with a duplicate, and 
   }
   assert.ok(duplicates > 100 && duplicates < 2900, `${duplicates} of 3000 random documents have a duplicate`);
 });
+
+test('registry manifests, indexes and published metadata are parsed strictly', async () => {
+  const { parseManifest } = await import('../../src/oci/tuf-layout.js');
+  const { light } = await import('../../src/oci/published-state.js');
+  const layer = '{"mediaType": "application/vnd.tuf.metadata+json", "digest": "sha256:' + '0'.repeat(64) + '", "size": 1}';
+  assert.equal(parseManifest(Buffer.from(`{"schemaVersion": 2, "layers": [${layer}]}`)).layers.length, 1);
+  const twice = parseManifest.bind(null, Buffer.from(`{"schemaVersion": 2, "layers": [${layer}], "layers": []}`));
+  assert.throws(twice, (error: unknown) => error instanceof JSONParseError && error.message === 'member "layers" appears twice');
+  assert.throws(
+    () => parseManifest(Buffer.from(`{"manifests": [{"annotations": {"a": "1", "a": "2"}}]}`)),
+    /manifests\[0\]\.annotations: member "a" appears twice/,
+  );
+  assert.throws(() => parseManifest(Buffer.from('[]')), JSONParseError);
+  // Published metadata with a member twice, or a version past 2^53 - 1, is unreadable (never trusted as read).
+  const envelope = (signed: string): Buffer => Buffer.from(`{"signatures": [], "signed": ${signed}}`);
+  assert.ok(light(envelope('{"_type": "timestamp", "version": 3, "expires": "2030-01-01T00:00:00Z"}'), 'timestamp'));
+  assert.equal(light(envelope('{"_type": "timestamp", "version": 3, "version": 4}'), 'timestamp'), undefined);
+  assert.equal(light(envelope('{"_type": "timestamp", "version": 9007199254740992}'), 'timestamp'), undefined);
+});
