@@ -3,7 +3,7 @@
  * collecting signing keys, the edit-then-save flow of mutating commands, and
  * output (human lines or one JSON document with --json).
  */
-import { statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { isPkcs11Uri } from '../keys/pkcs11-uri.js';
 import { removeStaleTemporaryFiles } from '../fs-atomic.js';
@@ -77,8 +77,8 @@ export async function onlineSigners(repo: Repository, keyFiles: string[]): Promi
     const entry = roles[role];
     if (isJSONObject(entry) && Array.isArray(entry.keyids)) for (const id of entry.keyids) ids.add(id as string);
   }
-  warnLooseKeyFiles(keyFiles);
   const given = collectSigners(keyFiles);
+  warnLooseKeyFiles(keyFiles);
   const { onlineSignerFor } = await import('../keys/online-signer.js');
   const signers: Signer[] = [];
   for (const id of ids) {
@@ -99,8 +99,10 @@ export async function onlineSigners(repo: Repository, keyFiles: string[]): Promi
 }
 
 export function signersFrom(args: { key?: string[] }): Signer[] {
+  const signers = collectSigners(args.key ?? []);
+  // Warned about once the keys are known to be usable: an unusable key gets its one error line only.
   warnLooseKeyFiles(args.key ?? []);
-  return collectSigners(args.key ?? []);
+  return signers;
 }
 
 /** A private key file others can read is used, with a warning naming the fix (never the key). */
@@ -110,14 +112,14 @@ export function warnLooseKeyFiles(paths: readonly string[]): void {
     let mode: number;
     try {
       mode = statSync(path).mode;
+      // Only a file that holds a private key is a secret (a public key given by mistake is reported when read).
+      if (!(mode & 0o077) || !readFileSync(path, 'latin1').includes('PRIVATE KEY-----')) continue;
     } catch {
       continue; // reading it reports the problem
     }
-    if (mode & 0o077) {
-      process.stderr.write(
-        `tufctl: warning: key file ${path} can be read by other users (mode ${(mode & 0o777).toString(8).padStart(4, '0')}); chmod 600 ${path}\n`,
-      );
-    }
+    process.stderr.write(
+      `tufctl: warning: key file ${path} can be read by other users (mode ${(mode & 0o777).toString(8).padStart(4, '0')}); chmod 600 ${path}\n`,
+    );
   }
 }
 

@@ -92,16 +92,17 @@ function printError(error: unknown, json: boolean): number {
 }
 
 /**
- * Bounds of numeric options (whole numbers only): beyond them a value is a
+ * Bounds of numeric options (whole numbers unless marked): beyond them a value is a
  * mistake (`--period 1e9` is 2.7 million years, past the last date a TUF
  * expiry can name). Thresholds, --bins and --length are checked where they
  * are used, against the keys, the bin rule and the target.
  */
-const NUMBER_OPTIONS: Record<string, { min: number; max: number; unit: string }> = {
+const NUMBER_OPTIONS: Record<string, { min: number; max: number; unit: string; fractional?: boolean }> = {
   period: { min: 1, max: MAX_PERIOD_DAYS, unit: 'days' },
   'signing-period': { min: 1, max: MAX_PERIOD_DAYS, unit: 'days' },
   // Expiry times have four-digit years: no role can be valid 3,000,000 days (8,200 years) ahead.
-  'valid-for': { min: 0, max: 3_000_000, unit: 'days' },
+  // Fractions are meaningful here: the smoke workflow checks --valid-for 0.5 (12 hours).
+  'valid-for': { min: 0, max: 3_000_000, unit: 'days', fractional: true },
   'retention-days': { min: 0, max: MAX_PERIOD_DAYS, unit: 'days' },
   timeout: { min: 1, max: 86_400, unit: 'seconds' },
   retries: { min: 0, max: 100, unit: '' },
@@ -110,11 +111,13 @@ const NUMBER_OPTIONS: Record<string, { min: number; max: number; unit: string }>
 
 /** Refuses (USAGE) a numeric option outside its bounds, before any command runs. */
 function checkNumberOptions(argv: Record<string, unknown>): void {
-  for (const [name, { min, max, unit }] of Object.entries(NUMBER_OPTIONS)) {
+  for (const [name, { min, max, unit, fractional }] of Object.entries(NUMBER_OPTIONS)) {
     const value = argv[name];
     if (value === undefined) continue;
-    if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min || value > max) {
-      throw new UsageError(`--${name} must be a whole number${unit ? ` of ${unit}` : ''} from ${min} to ${max} (got ${String(value)})`);
+    const valid = typeof value === 'number' && (fractional ? Number.isFinite(value) : Number.isSafeInteger(value));
+    if (!valid || (value as number) < min || (value as number) > max) {
+      const kind = fractional ? 'a number' : 'a whole number';
+      throw new UsageError(`--${name} must be ${kind}${unit ? ` of ${unit}` : ''} from ${min} to ${max} (got ${String(value)})`);
     }
   }
 }
