@@ -8,11 +8,14 @@
  * Tables: duplicate JSON members (metadata, configuration, trust files,
  * command input), names JavaScript objects already have (`__proto__`,
  * `constructor`), versions, lengths and thresholds beyond 2^53 - 1, numeric
- * options out of bounds, and messages holding control characters or
- * megabytes. The end-to-end cases that are not refusals (such names handled
+ * options out of bounds, messages holding control characters or
+ * megabytes, and paths and secrets (hash values naming files outside the
+ * export, target names clients would misread, private keys and PINs bound
+ * for the repository). The end-to-end cases that are not refusals (such names handled
  * through export, publish and a tuf-js client; validate on a duplicate) follow.
  */
 import { test } from 'node:test';
+import { generateKeyPairSync } from 'node:crypto';
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -473,5 +476,75 @@ table('messages escape control characters and cut long values', [
     args: ['status'],
     code: 'CONFIG_INVALID',
     message: /tufctl\.json: unknown setting "y+… \(52428\d\d\d more characters\)/,
+  },
+]);
+
+// ---------------------------------------------------------------- paths and secrets (defects 1, 3, 8 and 11)
+// More of each, end to end, in paths-inside.test.ts, secrets.test.ts, crash-recovery.test.ts and large-target.test.ts;
+// the registry's cases (bounded reads, tampering) in test/oci/client-bounds.test.ts and publish-tamper.test.ts.
+
+const PRIVATE_PEM = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
+
+/** Signs what the set-up edited by hand, then snapshot and timestamp, so only the row's problem remains. */
+function signEverything(fx: Fixture): void {
+  ok(['sign', '--key', fx.key('targets'), '--key', fx.key('root')], { cwd: fx.repo });
+  ok(['snapshot', '--key', fx.key('online')], { cwd: fx.repo });
+  ok(['timestamp', '--key', fx.key('online'), '--commit'], { cwd: fx.repo });
+}
+
+table('paths stay inside their roots and secrets stay out of the repository', [
+  {
+    name: 'a hash value that would name a file outside the export directory',
+    setup: (fx) => {
+      writeFileSync(join(fx.repo, 'targets', 'app.txt'), 'app');
+      ok(['target', 'add', 'targets/app.txt'], { cwd: fx.repo });
+      editJson(fx, 'metadata/targets.json', (doc) => (doc.signed.targets['app.txt'].hashes['x-custom'] = '../../../../escaped'));
+      signEverything(fx);
+    },
+    args: (fx) => ['export', join(fx.root, 'out')],
+    code: 'VERIFICATION_FAILED',
+    message: /targets: target "app\.txt" has a x-custom value that is not lowercase hex/,
+    lines: 2,
+  },
+  {
+    name: 'a nested target path with "?"',
+    args: ['target', 'add-entry', 'dir/a?b.json', ...ENTRY],
+    code: 'TARGET_PATH_INVALID',
+    message: /contains "\?", "#" or "%"/,
+  },
+  {
+    name: 'a nested target path with a percent-encoded ".."',
+    args: ['target', 'add-entry', 'dir/%2e%2e/x.json', ...ENTRY],
+    code: 'TARGET_PATH_INVALID',
+    message: /contains "\?", "#" or "%"/,
+  },
+  {
+    name: 'a target path not in Unicode normal form C',
+    args: ['target', 'add-entry', 'dir/e\u0301.json', ...ENTRY],
+    code: 'TARGET_PATH_INVALID',
+    message: /is not in Unicode normal form C/,
+  },
+  {
+    name: 'a private key given as the online key URI',
+    args: (fx) => ['key', 'add', 'timestamp', join(fx.keys, 'online.pub.pem'), '--online-uri', `env:${PRIVATE_PEM}`],
+    code: 'SECRET_DETECTED',
+    message: /refusing to write metadata\/root\.json: it would hold a PEM private key/,
+  },
+  {
+    name: 'a PKCS#11 URI with its PIN as the online key URI',
+    args: (fx) => ['key', 'add', 'timestamp', join(fx.keys, 'online.pub.pem'), '--online-uri', 'pkcs11:token=t;object=k?pin-value=2468'],
+    code: 'SECRET_DETECTED',
+    message: /it would hold a PKCS#11 URI with its PIN \(pin-value\)/,
+  },
+  {
+    name: 'signing a root whose custom field holds a private key',
+    setup: (fx) =>
+      editJson(fx, 'metadata/root.json', (doc) => {
+        const id = doc.signed.roles.timestamp.keyids[0];
+        doc.signed.keys[id]['x-backup'] = PRIVATE_PEM;
+      }),
+    args: (fx) => ['sign', 'root', '--key', fx.key('root')],
+    code: 'SECRET_DETECTED',
+    message: /refusing to write metadata\/root\.json: it would hold a PEM private key/,
   },
 ]);
