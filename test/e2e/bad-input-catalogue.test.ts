@@ -418,8 +418,9 @@ table('numeric options out of bounds are USAGE errors, before anything runs', [
     code: 'USAGE',
     message: /--signing-period must be a whole number of days from 1 to 36500/,
   },
-  { args: ['verify', '--valid-for', '1e12'], code: 'USAGE', message: /--valid-for must be a whole number of days from 0 to 3000000/ },
+  { args: ['verify', '--valid-for', '1e12'], code: 'USAGE', message: /--valid-for must be a number of days from 0 to 3000000/ },
   { args: ['verify', '--valid-for', '-1'], code: 'USAGE', message: /--valid-for must be/ },
+  { args: ['verify', '--valid-for', 'NaN'], code: 'USAGE', message: /--valid-for must be a number of days/ },
   {
     args: ['verify', '--trusted-root-version', '1e300'],
     code: 'USAGE',
