@@ -12,9 +12,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ok, okAsync, readJson, serveDirectory, tempDir, tufctl } from '../helpers/harness.js';
+import { ok, okAsync, readJson, serveDirectory, tempDir } from '../helpers/harness.js';
 import { startGcpKms } from '../helpers/gcp-kms-server.js';
 import { clientDownloads } from '../helpers/tuf-client.js';
+import { repositoryWithRemoteOnlineKey } from '../helpers/online-key-repository.js';
 
 test('the online key in GCP KMS: refresh signs snapshot and timestamp through the client against a loopback Cloud KMS; verify and tuf-js accept them', async () => {
   const kms = await startGcpKms();
@@ -23,29 +24,7 @@ test('the online key in GCP KMS: refresh signs snapshot and timestamp through th
   try {
     const key = kms.createKey('EC_SIGN_P256_SHA256', { ring: 'tuf', key: 'online' });
     const uri = `gcpkms:${key.name}`;
-    const keys = join(dir.path, 'keys');
-    mkdirSync(keys);
-    writeFileSync(join(keys, 'online.pub.pem'), key.publicKey.export({ type: 'spki', format: 'pem' }));
-    for (const name of ['root', 'targets']) ok(['key', 'generate', '--type', 'ecdsa-p256', '--out', join(keys, `${name}.pem`)]);
-    const repo = join(dir.path, 'repo');
-    // Public-key mode: snapshot and timestamp stay unsigned until the online key is reachable.
-    tufctl([
-      'init',
-      repo,
-      '--no-policies',
-      '--root-key',
-      join(keys, 'root.pub.pem'),
-      '--targets-key',
-      join(keys, 'targets.pub.pem'),
-      '--online-key',
-      join(keys, 'online.pub.pem'),
-      '--online-uri',
-      uri,
-      '--key',
-      join(keys, 'root.pem'),
-      '--key',
-      join(keys, 'targets.pem'),
-    ]);
+    const { repo, keys } = repositoryWithRemoteOnlineKey(dir.path, key.publicKey, uri);
     const root = readJson(join(repo, 'metadata', 'root.json'));
     const onlineId = root.signed.roles.timestamp.keyids[0];
     assert.equal(root.signed.keys[onlineId]['x-tuf-on-ci-online-uri'], uri);

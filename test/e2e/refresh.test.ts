@@ -8,7 +8,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { addTargets } from '../../src/edit/targets.js';
 import { signRoles } from '../../src/edit/signing.js';
@@ -18,6 +18,7 @@ import { Repository } from '../../src/metadata/repository.js';
 import { refresh } from '../../src/refresh/refresh.js';
 import { verifyRepository } from '../../src/verify/verify-repository.js';
 import { CLI, git, newRepository, ok, okAsync, readJson, tempDir, tufctl, tufctlAsync, type Fixture } from '../helpers/harness.js';
+import { repositoryWithRemoteOnlineKey } from '../helpers/online-key-repository.js';
 import { startRegistry } from '../helpers/registry.js';
 import { startFaultProxy } from '../helpers/fault-proxy.js';
 import { startKms } from '../helpers/kms-server.js';
@@ -289,29 +290,7 @@ test('the online key in AWS KMS: refresh signs through the SDK against a loopbac
   const dir = tempDir();
   try {
     const key = kms.createKey('ECC_NIST_P256');
-    const keys = join(dir.path, 'keys');
-    mkdirSync(keys);
-    writeFileSync(join(keys, 'online.pub.pem'), key.publicKey.export({ type: 'spki', format: 'pem' }));
-    for (const name of ['root', 'targets']) ok(['key', 'generate', '--type', 'ecdsa-p256', '--out', join(keys, `${name}.pem`)]);
-    const repo = join(dir.path, 'repo');
-    // Public-key mode: snapshot and timestamp stay unsigned until the online key is reachable.
-    tufctl([
-      'init',
-      repo,
-      '--no-policies',
-      '--root-key',
-      join(keys, 'root.pub.pem'),
-      '--targets-key',
-      join(keys, 'targets.pub.pem'),
-      '--online-key',
-      join(keys, 'online.pub.pem'),
-      '--online-uri',
-      `awskms:${key.arn}`,
-      '--key',
-      join(keys, 'root.pem'),
-      '--key',
-      join(keys, 'targets.pem'),
-    ]);
+    const { repo } = repositoryWithRemoteOnlineKey(dir.path, key.publicKey, `awskms:${key.arn}`);
     const env = {
       AWS_ACCESS_KEY_ID: 'AKIAZZZZTESTONLYZZZZ',
       AWS_SECRET_ACCESS_KEY: 'tufctl-test-secret-NOT-REAL',
