@@ -15,6 +15,7 @@ import { assertNoSecret } from './secrets.js';
 import { parseIssuer } from './jwks/issuer.js';
 import { KEY_ID_RULES, type KeyIdRule } from './keys/key-ids.js';
 import { jsonProblem, parseJSON } from './metadata/strict-json.js';
+import { isGroupDays, MAX_GROUP_DAYS } from './refresh/signing-groups.js';
 
 export const CONFIG_FILE = 'tufctl.json';
 
@@ -42,6 +43,12 @@ export interface RepositoryConfig {
    * repositories predate today's formats). Unset: 1.
    */
   trustedRootVersion?: number;
+  /**
+   * `expiring --open-branches` groups offline roles whose signing periods
+   * start within this many days of each other on one branch (as `--group`);
+   * unset or 0: one branch per role.
+   */
+  signingGroupDays?: number;
 }
 
 /** Per-issuer settings of a mirrored OIDC issuer. */
@@ -68,7 +75,7 @@ export const DEFAULT_CONFIG: RepositoryConfig = {
   jwks: { retentionDays: 365, issuers: {} },
 };
 
-const KNOWN_KEYS = new Set(['$schema', 'version', 'keyIdRule', 'trustedRootVersion', ...Object.keys(DEFAULT_CONFIG)]);
+const KNOWN_KEYS = new Set(['$schema', 'version', 'keyIdRule', 'trustedRootVersion', 'signingGroupDays', ...Object.keys(DEFAULT_CONFIG)]);
 
 export function loadConfig(repoDir: string): RepositoryConfig {
   const path = join(repoDir, CONFIG_FILE);
@@ -122,6 +129,15 @@ export function loadConfig(repoDir: string): RepositoryConfig {
       throw new TufctlError('CONFIG_INVALID', `${CONFIG_FILE}: trustedRootVersion must be a whole number, 1 or more`);
     }
     config.trustedRootVersion = input.trustedRootVersion;
+  }
+  if (input.signingGroupDays !== undefined) {
+    if (!isGroupDays(input.signingGroupDays)) {
+      throw new TufctlError(
+        'CONFIG_INVALID',
+        `${CONFIG_FILE}: signingGroupDays must be a whole number of days from 0 to ${MAX_GROUP_DAYS} (got ${JSON.stringify(input.signingGroupDays)})`,
+      );
+    }
+    config.signingGroupDays = input.signingGroupDays;
   }
   return config;
 }

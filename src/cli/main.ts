@@ -10,6 +10,7 @@ import { readFileSync } from 'node:fs';
 import yargs, { type Argv } from 'yargs';
 import { TufctlError, UsageError } from '../errors.js';
 import { MAX_PERIOD_DAYS } from '../metadata/expiry.js';
+import { MAX_GROUP_DAYS } from '../refresh/signing-groups.js';
 import * as delegate from './commands/delegate.js';
 import * as init from './commands/init.js';
 import * as inspect from './commands/inspect.js';
@@ -107,6 +108,7 @@ const NUMBER_OPTIONS: Record<string, { min: number; max: number; unit: string; f
   timeout: { min: 1, max: 86_400, unit: 'seconds' },
   retries: { min: 0, max: 100, unit: '' },
   'trusted-root-version': { min: 1, max: Number.MAX_SAFE_INTEGER, unit: '' },
+  group: { min: 0, max: MAX_GROUP_DAYS, unit: 'days' },
 };
 
 /** Refuses (USAGE) a numeric option outside its bounds, before any command runs. */

@@ -34,6 +34,7 @@ import type { OciRepository, OciTarget } from '../oci/store.js';
 import { LATEST_TAG } from '../oci/tuf-layout.js';
 import { repositoryStatus } from '../status.js';
 import { verifyRepository } from '../verify/verify-repository.js';
+import { groupCandidatesOf, type GroupCandidate } from './signing-groups.js';
 import { decideRefresh, offlineNotices, type OfflineNotice, type OnlineRoleState, type RefreshPlan } from './decide.js';
 
 export interface RefreshOptions {
@@ -117,6 +118,11 @@ function assertNotBehind(repo: Repository, published: PublishedState): void {
 /** Offline roles (root, targets, delegations; bin sets as one) inside their signing period or expired. */
 export function dueOfflineRoles(repo: Repository): OfflineNotice[] {
   return offlineNotices(offlineStates(repo), repo.now);
+}
+
+/** Offline roles due now or whose signing period starts within `days` (signing-groups.ts). */
+export function signingGroupCandidates(repo: Repository, days: number): GroupCandidate[] {
+  return groupCandidatesOf(offlineStates(repo), repo.now, days);
 }
 
 function offlineStates(repo: Repository): Parameters<typeof decideRefresh>[0]['offline'] {

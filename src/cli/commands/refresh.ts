@@ -1,7 +1,10 @@
-/** `tufctl refresh` (the scheduled job) and `tufctl expiring` (offline roles due for re-signing). */
+/** `tufctl refresh` (the scheduled job) and `tufctl expiring` (offline roles due for re-signing, their signing branches). */
 import type { Argv } from 'yargs';
 import { loadConfig } from '../../config.js';
 import type { OnlineDecision } from '../../refresh/decide.js';
+import type { Repository } from '../../metadata/repository.js';
+import type { SigningBranch, SigningGroup } from '../../refresh/signing-branches.js';
+import { MAX_GROUP_DAYS, type GroupCandidate } from '../../refresh/signing-groups.js';
 import { emit, nowFrom, onlineSigners, openRepository, repoDir, trustedRootFrom, type GlobalArgs } from '../context.js';
 
 interface RefreshArgs extends GlobalArgs {
@@ -82,36 +85,79 @@ export function register(cli: Argv): Argv {
     )
     .command(
       'expiring',
-      'List offline roles in their signing period (or expired); --open-branches creates sign/<role>-v<N> branches',
+      'List offline roles in their signing period (or expired); --open-branches creates sign/<role>-v<N> branches, --group DAYS one branch per group of roles',
       (y) =>
         y
           .option('open-branches', {
             type: 'boolean',
             default: false,
-            describe: 'Create a signing branch per due role (existing ones are kept)',
+            describe: 'Create a signing branch per due role, or per group with --group (existing ones are kept)',
           })
-          .option('push', { type: 'string', describe: 'Push new branches to this remote (default origin when given empty)' }),
+          .option('group', {
+            type: 'number',
+            describe: `Renew on one branch the roles whose signing periods start within DAYS of the first due one (0..${MAX_GROUP_DAYS}; 0 = one branch per role; default: signingGroupDays in tufctl.json, else 0)`,
+          })
+          .option('push', { type: 'string', describe: 'Push new branches to this remote (default origin when given empty)' })
+          .example('$0 expiring --open-branches --group 14 --push', 'One signing branch for the roles due within two weeks of each other'),
       async (argv) => {
-        const args = argv as unknown as GlobalArgs & { 'open-branches': boolean; push?: string };
+        const args = argv as unknown as GlobalArgs & { 'open-branches': boolean; push?: string; group?: number };
         const repo = openRepository(args);
+        const days = args.group ?? loadConfig(repo.dir).signingGroupDays ?? 0;
         const { dueOfflineRoles } = await import('../../refresh/refresh.js');
         const notices = dueOfflineRoles(repo);
         const lines = notices.map(
           (o) =>
             `${o.role} v${o.version}: ${o.state === 'expired' ? 'EXPIRED' : 'in its signing period since'} ${o.state === 'expired' ? o.expires : o.signingPeriodStart} (expires ${o.expires})`,
         );
-        let branches: Awaited<ReturnType<typeof import('../../refresh/signing-branches.js').openSigningBranches>> = [];
+        const push = args.push !== undefined ? { push: true, remote: args.push === '' ? 'origin' : args.push } : {};
+        if (days > 0) {
+          const grouped = await expiringGroups(repo, days, { now: nowFrom(args), open: args['open-branches'], ...push });
+          lines.push(...grouped.lines);
+          if (notices.length === 0) lines.push('no offline role is in its signing period');
+          emit(args, lines, { ok: true, roles: notices, groupDays: days, groups: grouped.groups, later: grouped.later });
+          return;
+        }
+        let branches: SigningBranch[] = [];
         if (args['open-branches'] && notices.length > 0) {
           const { openSigningBranches } = await import('../../refresh/signing-branches.js');
-          branches = await openSigningBranches(repo.dir, notices, {
-            now: nowFrom(args),
-            ...(args.push !== undefined ? { push: true, remote: args.push === '' ? 'origin' : args.push } : {}),
-          });
+          branches = await openSigningBranches(repo.dir, notices, { now: nowFrom(args), ...push });
           for (const b of branches)
-            lines.push(b.created ? `created ${b.branch}${b.pushed ? `, pushed ${b.pushed}` : ''}` : `${b.branch}: exists, kept`);
+            lines.push(
+              b.created
+                ? `created ${b.branch}${b.pushed ? `, pushed ${b.pushed}` : ''}`
+                : b.note === 'branch exists'
+                  ? `${b.branch}: exists, kept`
+                  : `${b.role}: ${b.note ?? 'kept'}`,
+            );
         }
         if (notices.length === 0) lines.push('no offline role is in its signing period');
         emit(args, lines, { ok: true, roles: notices, branches });
       },
     );
+}
+
+/** `expiring --group DAYS`: the groups (opened with --open-branches) and the roles left for a later run, with their lines. */
+async function expiringGroups(
+  repo: Repository,
+  days: number,
+  options: { now: Date; open: boolean; push?: boolean; remote?: string },
+): Promise<{ groups: SigningGroup[]; later: GroupCandidate[]; lines: string[] }> {
+  const { signingGroupCandidates } = await import('../../refresh/refresh.js');
+  const { openSigningGroups } = await import('../../refresh/signing-branches.js');
+  const candidates = signingGroupCandidates(repo, days);
+  const { groups, later } = await openSigningGroups(repo.dir, candidates, { ...options, days });
+  const lines: string[] = [];
+  for (const g of groups) {
+    const state = g.created ? `created${g.pushed ? `, pushed ${g.pushed}` : ''}` : (g.note ?? 'kept');
+    lines.push(`group ${g.branch}: ${state}`);
+    for (const m of g.roles) {
+      const who = m.needs ? `; threshold ${m.threshold}, needs ${m.needs}` : '';
+      lines.push(`  ${m.role} v${m.version}: ${m.reason}${who}`);
+    }
+  }
+  for (const c of later)
+    lines.push(
+      `${c.role} v${c.version}: signing period starts ${c.signingPeriodStart}, not within ${days} day(s) of a due role: a later branch`,
+    );
+  return { groups, later, lines };
 }
