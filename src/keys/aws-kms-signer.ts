@@ -22,7 +22,17 @@ import { createHash, createPublicKey } from 'node:crypto';
 import type { KMSClient, KMSClientConfig, SigningAlgorithmSpec } from '@aws-sdk/client-kms';
 import { KeyError, TufctlError } from '../errors.js';
 import type { Signer } from './signer.js';
-import { type TufKeyJSON, keyIdOf, tufKeyFromPublicKey, verifyWithKey } from './tuf-key.js';
+import {
+  checkedRemoteSignature,
+  cleanServiceMessage,
+  DEFAULT_MAX_ATTEMPTS,
+  DEFAULT_REQUEST_TIMEOUT_MS,
+  lazyImport,
+  NETWORK_ERROR_CODES,
+  type RemoteSignerOptions,
+  secureEndpointUrl,
+} from './remote-signer.js';
+import { type TufKeyJSON, keyIdOf, tufKeyFromPublicKey } from './tuf-key.js';
 
 /** KMS signs raw messages of at most this many bytes; larger ones are signed as a digest. */
 export const KMS_RAW_MESSAGE_LIMIT = 4096;
@@ -30,28 +40,22 @@ export const KMS_RAW_MESSAGE_LIMIT = 4096;
 /** Environment variable naming a KMS endpoint URL (tests, VPC endpoints, KMS-compatible services). */
 export const AWS_KMS_ENDPOINT_ENV = 'TUFCTL_AWS_KMS_ENDPOINT';
 
-export interface AwsKmsOptions {
+/**
+ * `env` is where AWS_REGION, AWS_DEFAULT_REGION and TUFCTL_AWS_KMS_ENDPOINT are read; `requestTimeoutMs` limits one
+ * HTTP request; attempts use the SDK's standard backoff; `source` defaults to `awskms:<key>`.
+ */
+export interface AwsKmsOptions extends RemoteSignerOptions {
   /** AWS region; default: the key ARN's region, else AWS_REGION, else AWS_DEFAULT_REGION. */
   region?: string;
   /** KMS endpoint URL; default: TUFCTL_AWS_KMS_ENDPOINT, else the SDK's (which honours AWS_ENDPOINT_URL_KMS). */
   endpoint?: string;
-  /** Where AWS_REGION, AWS_DEFAULT_REGION and TUFCTL_AWS_KMS_ENDPOINT are read; default process.env. */
-  env?: NodeJS.ProcessEnv;
   /** Credentials for library callers; default: the SDK's default provider chain (which reads process.env). */
   credentials?: KMSClientConfig['credentials'];
-  /** Time limit of one HTTP request in milliseconds (default 10000). */
-  requestTimeoutMs?: number;
   /** Time limit to open a connection in milliseconds (default 5000). */
   connectTimeoutMs?: number;
-  /** Attempts per call including the first, with the SDK's standard backoff (default 3). */
-  maxAttempts?: number;
-  /** How messages name the signer (default `awskms:<key>`). */
-  source?: string;
 }
 
-const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
 const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
-const DEFAULT_MAX_ATTEMPTS = 3;
 
 interface Algorithm {
   /** The KMS SigningAlgorithm. */
@@ -73,16 +77,9 @@ export function kmsSigningAlgorithmFor(scheme: string): SigningAlgorithmSpec | u
 }
 
 type KmsModule = typeof import('@aws-sdk/client-kms');
-let kmsModule: Promise<KmsModule> | undefined;
 
 /** The SDK, loaded on first use only. */
-function loadKms(): Promise<KmsModule> {
-  kmsModule ??= import('@aws-sdk/client-kms').catch((error: unknown) => {
-    kmsModule = undefined;
-    throw new KeyError('KEY_UNSUPPORTED', `cannot load the AWS SDK (@aws-sdk/client-kms): ${(error as Error).message}`);
-  });
-  return kmsModule;
-}
+const loadKms = lazyImport<KmsModule>(() => import('@aws-sdk/client-kms'), 'the AWS SDK (@aws-sdk/client-kms)');
 
 /** The region named by a KMS key or alias ARN (`arn:aws:kms:REGION:ACCOUNT:key/…`). */
 export function regionOfKmsArn(keyRef: string): string | undefined {
@@ -115,17 +112,7 @@ function resolveRegion(keyRef: string, options: AwsKmsOptions, env: NodeJS.Proce
 function resolveEndpoint(options: AwsKmsOptions, env: NodeJS.ProcessEnv): string | undefined {
   const endpoint = options.endpoint || env[AWS_KMS_ENDPOINT_ENV] || undefined;
   if (endpoint === undefined) return undefined;
-  let url: URL;
-  try {
-    url = new URL(endpoint);
-  } catch {
-    throw new TufctlError('CONFIG_INVALID', `AWS KMS endpoint ${JSON.stringify(endpoint)} is not a URL`);
-  }
-  const loopback = ['127.0.0.1', '[::1]', 'localhost'].includes(url.hostname);
-  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && loopback)) {
-    // Plain HTTP would expose session tokens (X-Amz-Security-Token) to the network.
-    throw new TufctlError('CONFIG_INVALID', `AWS KMS endpoint ${url.origin} must use https (plain http only on loopback)`);
-  }
+  const url = secureEndpointUrl(endpoint, 'AWS KMS');
   return url.pathname === '/' && !url.search ? url.origin : url.href;
 }
 
@@ -136,17 +123,6 @@ interface Target {
   endpoint: string | undefined;
 }
 
-const NETWORK_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'ETIMEDOUT',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'EPIPE',
-  'ECONNABORTED',
-]);
 const CREDENTIAL_REJECTED = new Set([
   'UnrecognizedClientException',
   'InvalidSignatureException',
@@ -171,11 +147,7 @@ const UNAVAILABLE = new Set([
 
 /** AWS's message, without anything shaped like an access key id, cut to a readable length. */
 function sanitize(message: string): string {
-  const clean = message
-    .replace(/\b(?:AKIA|ASIA|AROA|AIDA)[A-Z0-9]{12,}\b/g, '[redacted]')
-    .replace(/\s+/g, ' ')
-    .trim();
-  return clean.length > 300 ? `${clean.slice(0, 297)}...` : clean;
+  return cleanServiceMessage(message, [/\b(?:AKIA|ASIA|AROA|AIDA)[A-Z0-9]{12,}\b/g]);
 }
 
 /** Turns an SDK failure into a KeyError (or TufctlError) saying what to do; never includes credentials. */
@@ -230,7 +202,7 @@ export function kmsFailure(error: unknown, operation: 'GetPublicKey' | 'Sign', t
       details,
     );
   }
-  if (name === 'TimeoutError' || name === 'AbortError' || (code !== undefined && NETWORK_CODES.has(code))) {
+  if (name === 'TimeoutError' || name === 'AbortError' || (code !== undefined && NETWORK_ERROR_CODES.has(code))) {
     return new TufctlError('IO_FAILED', `cannot reach AWS KMS (${code ?? name}) for ${key}`, details);
   }
   if (UNAVAILABLE.has(name) || (status !== undefined && status >= 500)) {
@@ -365,12 +337,7 @@ export class AwsKmsSigner implements Signer {
       throw kmsFailure(error, 'Sign', this.#target);
     });
     if (!out.Signature || out.Signature.length === 0) throw new KeyError('KEY_INVALID', `${this.source}: KMS returned no signature`);
-    const signature = Buffer.from(out.Signature).toString('hex');
-    // A wrong key, algorithm or encoding must fail here, not in every client.
-    if (!verifyWithKey(this.publicKey, Buffer.from(data.buffer, data.byteOffset, data.byteLength), signature)) {
-      throw new KeyError('KEY_INVALID', `${this.source}: the signature KMS returned does not verify with the key's public key`);
-    }
-    return signature;
+    return checkedRemoteSignature(this.publicKey, data, Buffer.from(out.Signature).toString('hex'), this.source, 'KMS');
   }
 
   /** Closes the SDK client's connections. */

@@ -25,31 +25,35 @@ import type { TokenCredential } from '@azure/identity';
 import type { CryptographyClient, KeyClientOptions, KeyVaultKey } from '@azure/keyvault-keys';
 import { KeyError, TufctlError } from '../errors.js';
 import type { Signer } from './signer.js';
-import { type TufKeyJSON, keyIdOf, tufKeyFromPublicKey, verifyWithKey } from './tuf-key.js';
+import {
+  checkedRemoteSignature,
+  cleanServiceMessage,
+  DEFAULT_MAX_ATTEMPTS,
+  DEFAULT_REQUEST_TIMEOUT_MS,
+  DEFAULT_RETRY_DELAY_MS,
+  isLoopbackHost,
+  lazyImport,
+  NETWORK_ERROR_CODES,
+  type RemoteSignerOptions,
+} from './remote-signer.js';
+import { type TufKeyJSON, keyIdOf, tufKeyFromPublicKey } from './tuf-key.js';
 
 /** Environment variable redirecting Key Vault requests to a loopback endpoint (tests, local emulators). */
 export const AZURE_KEYVAULT_ENDPOINT_ENV = 'TUFCTL_AZURE_KEYVAULT_ENDPOINT';
 
-export interface AzureKeyVaultOptions {
-  /** Where TUFCTL_AZURE_KEYVAULT_ENDPOINT is read; default process.env. */
-  env?: NodeJS.ProcessEnv;
+/**
+ * `env` is where TUFCTL_AZURE_KEYVAULT_ENDPOINT is read; `requestTimeoutMs` limits one call (credential included);
+ * attempts follow the client's retry policy (429, 5xx, network errors); `source` defaults to
+ * `azurekms://<vault host>/keys/<name>/<version>`.
+ */
+export interface AzureKeyVaultOptions extends RemoteSignerOptions {
   /** Loopback endpoint the vault's requests go to instead (default TUFCTL_AZURE_KEYVAULT_ENDPOINT). */
   endpoint?: string;
   /** A token credential for library callers; default DefaultAzureCredential. */
   credential?: TokenCredential;
-  /** Time limit of one call (credential included) in milliseconds (default 10000). */
-  requestTimeoutMs?: number;
-  /** Attempts per call including the first (the client's retry policy: 429, 5xx, network errors; default 3). */
-  maxAttempts?: number;
   /** Delay before the first retry in milliseconds (default 250). */
   retryDelayMs?: number;
-  /** How messages name the signer (default `azurekms://<vault host>/keys/<name>/<version>`). */
-  source?: string;
 }
-
-const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
-const DEFAULT_MAX_ATTEMPTS = 3;
-const DEFAULT_RETRY_DELAY_MS = 250;
 
 /** JWK curve → TUF scheme, Key Vault signature algorithm, digest, and the size of r and s. */
 const CURVES: Record<string, { scheme: string; algorithm: 'ES256' | 'ES384'; hash: 'sha256' | 'sha384'; size: number }> = {
@@ -85,21 +89,12 @@ export function parseAzureKeyReference(reference: string): AzureKeyReference {
 
 type KeysModule = typeof import('@azure/keyvault-keys');
 type IdentityModule = typeof import('@azure/identity');
-let modules: Promise<{ keys: KeysModule; identity: IdentityModule }> | undefined;
 
 /** The clients, loaded on first use only. */
-function loadAzure(): Promise<{ keys: KeysModule; identity: IdentityModule }> {
-  modules ??= Promise.all([import('@azure/keyvault-keys'), import('@azure/identity')])
-    .then(([keys, identity]) => ({ keys, identity }))
-    .catch((error: unknown) => {
-      modules = undefined;
-      throw new KeyError(
-        'KEY_UNSUPPORTED',
-        `cannot load the Azure Key Vault client (@azure/keyvault-keys, @azure/identity): ${(error as Error).message}`,
-      );
-    });
-  return modules;
-}
+const loadAzure = lazyImport<{ keys: KeysModule; identity: IdentityModule }>(
+  () => Promise.all([import('@azure/keyvault-keys'), import('@azure/identity')]).then(([keys, identity]) => ({ keys, identity })),
+  'the Azure Key Vault client (@azure/keyvault-keys, @azure/identity)',
+);
 
 function resolveEndpoint(options: AzureKeyVaultOptions, env: NodeJS.ProcessEnv): string | undefined {
   const endpoint = options.endpoint || env[AZURE_KEYVAULT_ENDPOINT_ENV] || undefined;
@@ -110,7 +105,7 @@ function resolveEndpoint(options: AzureKeyVaultOptions, env: NodeJS.ProcessEnv):
   } catch {
     throw new TufctlError('CONFIG_INVALID', `Azure Key Vault endpoint ${JSON.stringify(endpoint)} is not a URL`);
   }
-  const loopback = ['127.0.0.1', '[::1]', 'localhost'].includes(url.hostname);
+  const loopback = isLoopbackHost(url.hostname);
   // Only for loopback: the vault's own host is what the access token's audience and the TLS name are checked against.
   if (!loopback || !['http:', 'https:'].includes(url.protocol) || (url.pathname !== '/' && url.pathname !== '') || url.search) {
     throw new TufctlError(
@@ -140,24 +135,8 @@ export function ecdsaRawToDer(raw: Uint8Array): Buffer {
 
 /** Key Vault's message, without anything shaped like a token, cut to a readable length. */
 function sanitize(message: string): string {
-  const clean = message
-    .replace(/\beyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*/g, '[redacted]')
-    .replace(/\b(Bearer)\s+[A-Za-z0-9._~+/=-]+/gi, '$1 [redacted]')
-    .replace(/\s+/g, ' ')
-    .trim();
-  return clean.length > 300 ? `${clean.slice(0, 297)}...` : clean;
+  return cleanServiceMessage(message, [/\beyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*/g, /\b(Bearer)\s+[A-Za-z0-9._~+/=-]+/gi]);
 }
-
-const NETWORK_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'ETIMEDOUT',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'EPIPE',
-]);
 
 /** Turns a client failure into a KeyError (or TufctlError) saying what to do; never includes credentials. */
 export function azureFailure(error: unknown, operation: 'get' | 'sign', where: string): TufctlError {
@@ -178,7 +157,7 @@ export function azureFailure(error: unknown, operation: 'get' | 'sign', where: s
       details,
     );
   }
-  if (name === 'TimeoutError' || name === 'AbortError' || (code !== undefined && NETWORK_CODES.has(code))) {
+  if (name === 'TimeoutError' || name === 'AbortError' || (code !== undefined && NETWORK_ERROR_CODES.has(code))) {
     return new TufctlError('IO_FAILED', `cannot reach Azure Key Vault (${code ?? 'timed out'}) for ${where}`, details);
   }
   if (status === 404 || code === 'KeyNotFound') return new KeyError('KEY_UNKNOWN', `${where} does not exist`, details);
@@ -334,12 +313,7 @@ export class AzureKeyVaultSigner implements Signer {
         `${this.source}: Key Vault returned a signature of ${raw?.length ?? 0} bytes, not r‖s for ${this.#curve.algorithm}`,
       );
     }
-    const signature = ecdsaRawToDer(raw).toString('hex');
-    // A wrong key, algorithm or encoding must fail here, not in every client.
-    if (!verifyWithKey(this.publicKey, message, signature)) {
-      throw new KeyError('KEY_INVALID', `${this.source}: the signature Key Vault returned does not verify with the key's public key`);
-    }
-    return signature;
+    return checkedRemoteSignature(this.publicKey, message, ecdsaRawToDer(raw).toString('hex'), this.source, 'Key Vault');
   }
 
   /** Keeps the client and its configuration out of logs and JSON dumps. */

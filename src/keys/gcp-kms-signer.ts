@@ -32,7 +32,18 @@ import type { KeyManagementServiceClient } from '@google-cloud/kms';
 import { KeyError, TufctlError } from '../errors.js';
 import { crc32c } from './crc32c.js';
 import type { Signer } from './signer.js';
-import { type TufKeyJSON, keyIdOf, tufKeyFromPublicKey, verifyWithKey } from './tuf-key.js';
+import {
+  checkedRemoteSignature,
+  cleanServiceMessage,
+  DEFAULT_MAX_ATTEMPTS,
+  DEFAULT_REQUEST_TIMEOUT_MS,
+  DEFAULT_RETRY_DELAY_MS,
+  lazyImport,
+  NETWORK_ERROR_CODES,
+  type RemoteSignerOptions,
+  secureEndpointUrl,
+} from './remote-signer.js';
+import { type TufKeyJSON, keyIdOf, tufKeyFromPublicKey } from './tuf-key.js';
 
 /** Environment variable naming a Cloud KMS endpoint URL (tests, Private Service Connect, regional endpoints). */
 export const GCP_KMS_ENDPOINT_ENV = 'TUFCTL_GCP_KMS_ENDPOINT';
@@ -43,29 +54,22 @@ export const GCP_KEY_VERSION_NAME =
 
 type ClientOptions = NonNullable<ConstructorParameters<typeof KeyManagementServiceClient>[0]>;
 
-export interface GcpKmsOptions {
+/**
+ * `env` is where GOOGLE_APPLICATION_CREDENTIALS and TUFCTL_GCP_KMS_ENDPOINT are read; `requestTimeoutMs` limits one
+ * call (credential exchange included); network errors, timeouts, HTTP 429 and 5xx are retried; `source` defaults to
+ * `gcpkms:<key version name>`.
+ */
+export interface GcpKmsOptions extends RemoteSignerOptions {
   /** Cloud KMS endpoint URL; default TUFCTL_GCP_KMS_ENDPOINT, else the client's (https://cloudkms.googleapis.com). */
   endpoint?: string;
-  /** Where GOOGLE_APPLICATION_CREDENTIALS and TUFCTL_GCP_KMS_ENDPOINT are read; default process.env. */
-  env?: NodeJS.ProcessEnv;
   /**
    * A google-auth-library client (or GoogleAuth) for library callers; default: the credentials file in
    * GOOGLE_APPLICATION_CREDENTIALS, else Application Default Credentials.
    */
   authClient?: ClientOptions['authClient'];
-  /** Time limit of one call (credential exchange included) in milliseconds (default 10000). */
-  requestTimeoutMs?: number;
-  /** Attempts per call including the first; network errors, timeouts, HTTP 429 and 5xx are retried (default 3). */
-  maxAttempts?: number;
   /** Delay before the first retry in milliseconds, doubled for each further one (default 250). */
   retryDelayMs?: number;
-  /** How messages name the signer (default `gcpkms:<key version name>`). */
-  source?: string;
 }
-
-const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
-const DEFAULT_MAX_ATTEMPTS = 3;
-const DEFAULT_RETRY_DELAY_MS = 250;
 
 interface Algorithm {
   /** The TUF scheme the key signs for. */
@@ -92,16 +96,9 @@ export function gcpKmsSchemeFor(algorithm: string): string | undefined {
 }
 
 type KmsModule = typeof import('@google-cloud/kms');
-let kmsModule: Promise<KmsModule> | undefined;
 
 /** The client library, loaded on first use only. */
-function loadKms(): Promise<KmsModule> {
-  kmsModule ??= import('@google-cloud/kms').catch((error: unknown) => {
-    kmsModule = undefined;
-    throw new KeyError('KEY_UNSUPPORTED', `cannot load the Google Cloud KMS client (@google-cloud/kms): ${(error as Error).message}`);
-  });
-  return kmsModule;
-}
+const loadKms = lazyImport<KmsModule>(() => import('@google-cloud/kms'), 'the Google Cloud KMS client (@google-cloud/kms)');
 
 /** Where a call went, for messages. */
 interface Target {
@@ -120,17 +117,7 @@ interface Endpoint {
 function resolveEndpoint(options: GcpKmsOptions, env: NodeJS.ProcessEnv): Endpoint | undefined {
   const endpoint = options.endpoint || env[GCP_KMS_ENDPOINT_ENV] || undefined;
   if (endpoint === undefined) return undefined;
-  let url: URL;
-  try {
-    url = new URL(endpoint);
-  } catch {
-    throw new TufctlError('CONFIG_INVALID', `GCP KMS endpoint ${JSON.stringify(endpoint)} is not a URL`);
-  }
-  const loopback = ['127.0.0.1', '[::1]', 'localhost'].includes(url.hostname);
-  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && loopback)) {
-    // Plain HTTP would expose the OAuth access token (Authorization: Bearer) to the network.
-    throw new TufctlError('CONFIG_INVALID', `GCP KMS endpoint ${url.origin} must use https (plain http only on loopback)`);
-  }
+  const url = secureEndpointUrl(endpoint, 'GCP KMS');
   if ((url.pathname !== '/' && url.pathname !== '') || url.search || url.username || url.password) {
     throw new TufctlError('CONFIG_INVALID', `GCP KMS endpoint ${JSON.stringify(endpoint)}: give scheme, host and port only`);
   }
@@ -172,29 +159,13 @@ function fetchWithDeadline(timeoutMs: number): typeof fetch {
   };
 }
 
-const NETWORK_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'ETIMEDOUT',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'EPIPE',
-  'ECONNABORTED',
-  'UND_ERR_CONNECT_TIMEOUT',
-  'UND_ERR_SOCKET',
-]);
-
 /** Google's message without anything shaped like a token, cut to a readable length. */
 function sanitize(message: string): string {
-  const clean = message
-    .replace(/\beyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*/g, '[redacted]') // JWTs (OIDC, STS)
-    .replace(/\bya29\.[A-Za-z0-9._-]+/g, '[redacted]') // OAuth access tokens
-    .replace(/\b(Bearer)\s+[A-Za-z0-9._~+/=-]+/gi, '$1 [redacted]')
-    .replace(/\s+/g, ' ')
-    .trim();
-  return clean.length > 300 ? `${clean.slice(0, 297)}...` : clean;
+  return cleanServiceMessage(message, [
+    /\beyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*/g, // JWTs (OIDC, STS)
+    /\bya29\.[A-Za-z0-9._-]+/g, // OAuth access tokens
+    /\b(Bearer)\s+[A-Za-z0-9._~+/=-]+/gi,
+  ]);
 }
 
 /** What is known about a failed call, from a gaxios/google-gax/google-auth-library error. */
@@ -294,7 +265,7 @@ function describe(error: unknown): Failure {
 function retryable(failure: Failure, error: unknown): boolean {
   if (error instanceof IntegrityError) return true;
   if (failure.name === 'TimeoutError' || failure.name === 'AbortError') return true;
-  if ((failure.code !== undefined && NETWORK_CODES.has(failure.code)) || failure.network !== undefined) return true;
+  if ((failure.code !== undefined && NETWORK_ERROR_CODES.has(failure.code)) || failure.network !== undefined) return true;
   if (failure.httpStatus !== undefined) return failure.httpStatus === 429 || failure.httpStatus >= 500;
   return failure.status === 'UNAVAILABLE' || failure.status === 'RESOURCE_EXHAUSTED' || failure.status === 'DEADLINE_EXCEEDED';
 }
@@ -313,7 +284,7 @@ export function gcpKmsFailure(error: unknown, operation: 'GetPublicKey' | 'Asymm
     return new TufctlError('IO_FAILED', `${where}: the ${operation} response failed its integrity check after retries`, details);
   }
   const timedOut = failure.name === 'TimeoutError' || failure.name === 'AbortError';
-  const network = (failure.code !== undefined && NETWORK_CODES.has(failure.code)) || failure.network !== undefined;
+  const network = (failure.code !== undefined && NETWORK_ERROR_CODES.has(failure.code)) || failure.network !== undefined;
   const reason = failure.code ?? (failure.network !== undefined && failure.network !== 'fetch failed' ? failure.network : 'network error');
   // A failure of the credential exchange (OIDC token, STS, service account impersonation) rather than of KMS:
   // a request to another origin, or an error of google-auth-library before any request.
@@ -554,12 +525,7 @@ export class GcpKmsSigner implements Signer {
       return signature;
     });
     if (out.length === 0) throw new KeyError('KEY_INVALID', `${this.source}: Cloud KMS returned no signature`);
-    const signature = out.toString('hex');
-    // A wrong key, algorithm or encoding must fail here, not in every client.
-    if (!verifyWithKey(this.publicKey, message, signature)) {
-      throw new KeyError('KEY_INVALID', `${this.source}: the signature Cloud KMS returned does not verify with the key's public key`);
-    }
-    return signature;
+    return checkedRemoteSignature(this.publicKey, message, out.toString('hex'), this.source, 'Cloud KMS');
   }
 
   /** Closes the client's connections. */
