@@ -1,10 +1,12 @@
 #!/usr/bin/env node
-// The README's main job on an embedded default: create a TUF repository with
-// fresh keys and the default trust policy set in a temporary directory, add a
-// target, delegate the policy directory, apply a policy edit, revoke an
-// attestation, sign, refresh snapshot/timestamp, verify, export, serve the
-// export on 127.0.0.1 and have a real TUF client (tuf-js) download and check
-// every target. Nothing outside the temporary directory is touched.
+// The README's main job on an embedded default, in a temporary directory: create a TUF
+// repository with fresh keys and the default trust policy set, add a target, delegate the
+// policy directory, apply a policy edit, revoke an attestation, sign, refresh
+// snapshot/timestamp, verify, export and have a real TUF client (tuf-js) download every
+// target over HTTP; then publish to the default OCI layout directory, ratchet the timestamp
+// above what the layout serves with `refresh --force` and the online key, fetch a target
+// from the layout trusting only 1.root.json, write the status page, and show the impact
+// of a small mapping change. Nothing outside the temporary directory is touched.
 import { spawnSync } from 'node:child_process';
 import { createReadStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -19,21 +21,24 @@ const repo = join(work, 'repo');
 const keys = join(work, 'keys');
 const keep = process.argv.includes('--keep');
 
-function step(title, args, cwd = repo) {
-  process.stdout.write(`\n$ tufctl ${args.join(' ')}\n`);
-  const env = {
-    ...process.env,
-    GIT_AUTHOR_NAME: 'tufctl demo',
-    GIT_AUTHOR_EMAIL: 'demo@tufctl.invalid',
-    GIT_COMMITTER_NAME: 'tufctl demo',
-    GIT_COMMITTER_EMAIL: 'demo@tufctl.invalid',
-  };
-  const result = spawnSync(process.execPath, [cli, ...args], { cwd, env, encoding: 'utf8' });
-  process.stdout.write(result.stdout.replace(/^/gm, '  '));
+const gitIdentity = {
+  GIT_AUTHOR_NAME: 'tufctl demo',
+  GIT_AUTHOR_EMAIL: 'demo@tufctl.invalid',
+  GIT_COMMITTER_NAME: 'tufctl demo',
+  GIT_COMMITTER_EMAIL: 'demo@tufctl.invalid',
+};
+
+/** Runs tufctl as a user would, prints the command and its output; `shown` replaces the printed command line. */
+function step(title, args, { cwd = repo, env = {}, shown, quiet = false } = {}) {
+  process.stdout.write(`\n$ ${shown ?? `tufctl ${args.join(' ')}`}\n`);
+  const result = spawnSync(process.execPath, [cli, ...args], { cwd, env: { ...process.env, ...gitIdentity, ...env }, encoding: 'utf8' });
+  const out = result.stdout.replace(/\n$/, '');
+  if (!quiet && out !== '') process.stdout.write(`${out.replace(/^/gm, '  ')}\n`);
   if (result.status !== 0) {
     process.stderr.write(result.stderr);
     throw new Error(`${title} failed (exit ${result.status})`);
   }
+  return result.stdout;
 }
 
 function write(path, content) {
@@ -54,7 +59,9 @@ async function serve(dir) {
 
 try {
   console.log(`tufctl demo in ${work}`);
-  step('init (installs the default trust policy set as targets)', ['init', repo, '--generate-keys', keys, '--owner', '@demo'], work);
+  step('init (installs the default trust policy set as targets)', ['init', repo, '--generate-keys', keys, '--owner', '@demo'], {
+    cwd: work,
+  });
   step('validate the trust data', ['policy', 'validate']);
   write(join(repo, 'targets', 'app', 'config.json'), '{"channel": "stable"}\n');
   step('add a top-level target', ['target', 'add', 'targets/app/config.json']);
@@ -96,7 +103,63 @@ try {
   } finally {
     await server.close();
   }
-  console.log('\ndemo complete: the repository verifies and a TUF client accepted it.');
+
+  // The main job: publish, the scheduled refresh, a client reading what was published.
+  const layout = 'oci-layout:oci-layout';
+  step('publish to the default destination (publishTo in tufctl.json)', ['publish']);
+  const refreshed = JSON.parse(
+    step('refresh the timestamp above what the layout serves', ['refresh', '--force', '--publish', layout, '--commit', '--json'], {
+      env: { TUFCTL_ONLINE_KEY: readFileSync(join(keys, 'online.pem'), 'utf8') },
+      shown: `TUFCTL_ONLINE_KEY="$(cat ${join(keys, 'online.pem')})" tufctl refresh --force --publish ${layout} --commit`,
+      quiet: true,
+    }),
+  );
+  const timestamp = refreshed.signed.find((s) => s.role === 'timestamp');
+  if (!timestamp || refreshed.published?.versions.timestamp !== timestamp.version)
+    throw new Error('refresh did not publish a new timestamp');
+  console.log(
+    `  timestamp v${refreshed.registry.timestamp} → v${timestamp.version} (${timestamp.reasons.join(', ')}), signed with the online key`,
+  );
+  console.log(
+    `  published to ${refreshed.published.location}: timestamp v${refreshed.published.versions.timestamp}, snapshot v${refreshed.published.versions.snapshot}`,
+  );
+  console.log(`  committed ${refreshed.commit.slice(0, 12)}`);
+  const fetched = join(work, 'fetched-mapping.yaml');
+  step('a client fetches a target from the layout, trusting only 1.root.json', [
+    'client',
+    'fetch',
+    'mapping.yaml',
+    '--from',
+    layout,
+    '--root',
+    'metadata/root_history/1.root.json',
+    '--cache',
+    join(work, 'layout-client'),
+    '--out',
+    fetched,
+  ]);
+  const seen = JSON.parse(readFileSync(join(work, 'layout-client', 'metadata', 'timestamp.json'), 'utf8')).signed.version;
+  if (seen !== timestamp.version) throw new Error(`the client saw timestamp v${seen}, not v${timestamp.version}`);
+  console.log(`  the client's cache now holds timestamp v${seen}, reached from root v1 alone`);
+  const page = join(work, 'status.html');
+  step('status page', ['status', '--html', page]);
+  console.log(`  status page: ${page}${keep ? '' : ' (removed at the end; run with --keep to open it)'}`);
+
+  // What a small mapping change would do (tufctl policy impact, where this build has it).
+  const mapping = join(repo, 'targets', 'mapping.yaml');
+  const rule = "  - pattern: '^library/(.*)$'\n    rewrite: 'docker.io/library/$1'\n";
+  const mirrorRule = "  - pattern: '^mirror[.]example[.]com/library/(.*)$'\n    rewrite: 'docker.io/library/$1'\n";
+  if (!readFileSync(mapping, 'utf8').includes(rule)) throw new Error('the default mapping has changed; update the demo');
+  write(
+    mapping,
+    readFileSync(mapping, 'utf8').replace(rule, () => rule + mirrorRule),
+  );
+  console.log(`\n# edit targets/mapping.yaml: add a rule sending mirror.example.com/library/* to docker.io/library/*`);
+  const policyHelp = spawnSync(process.execPath, [cli, 'policy', '--help'], { encoding: 'utf8' }).stdout;
+  if (/tufctl policy impact/.test(policyHelp)) step('impact of the mapping change', ['policy', 'impact']);
+  else console.log('  (this build has no `tufctl policy impact`; skipped)');
+
+  console.log('\ndemo complete: the repository verifies, tuf-js accepted its export, and a client fetched from the published layout.');
 } catch (error) {
   console.error(`\ndemo failed: ${error.message}`);
   process.exitCode = 1;
