@@ -441,6 +441,12 @@ table('numeric options out of bounds are USAGE errors, before anything runs', [
     code: 'USAGE',
     message: /--retention-days must be a whole number of days from 0 to 36500/,
   },
+  {
+    args: ['expiring', '--open-branches', '--group', '366'],
+    code: 'USAGE',
+    message: /--group must be a whole number of days from 0 to 365 \(got 366\)/,
+  },
+  { args: ['expiring', '--open-branches', '--group', '0.5'], code: 'USAGE', message: /--group must be a whole number of days/ },
   { args: ['threshold', 'targets', '1e300'], code: 'THRESHOLD_INVALID', message: /threshold 1e\+300 is larger than the 1 key/ },
   {
     name: 'delegate add --bins 1e9',
