@@ -65,9 +65,16 @@ export {
   type OnlineSignerOptions,
 } from './keys/online-signer.js';
 export { doSnapshot, doTimestamp, snapshotChanges, type OnlineRoleResult, type OnlineRoleOptions } from './metadata/snapshot-timestamp.js';
-export { refresh, dueOfflineRoles, type RefreshOptions, type RefreshReport } from './refresh/refresh.js';
+export { refresh, dueOfflineRoles, signingGroupCandidates, type RefreshOptions, type RefreshReport } from './refresh/refresh.js';
 export { decideRefresh, offlineNotices, type RefreshInputs, type RefreshPlan } from './refresh/decide.js';
-export { openSigningBranches, type SigningBranch } from './refresh/signing-branches.js';
+export {
+  openSigningBranches,
+  openSigningGroups,
+  type GroupMember,
+  type SigningBranch,
+  type SigningGroup,
+} from './refresh/signing-branches.js';
+export { groupBranchName, groupCandidates, type GroupCandidate } from './refresh/signing-groups.js';
 export { readPublishedState, localMetadata, type PublishedState, type LocalMetadata, type Tampering } from './oci/published-state.js';
 export { METADATA_LIMITS, MANIFEST_LIMIT, ResponseTooLargeError } from './oci/limits.js';
 export { validateTrustData, loadChannel, type TrustProblem } from './trust/index.js';
