@@ -68,7 +68,8 @@ export type ErrorCode =
   | 'ATTESTATION_INVALID'
   | 'ATTESTATION_UNTRUSTED'
   | 'ATTESTATION_EXPIRED'
-  | 'ATTESTATION_KEY_MISMATCH';
+  | 'ATTESTATION_KEY_MISMATCH'
+  | 'CLIENT_INCOMPATIBLE';
 
 export class TufctlError extends Error {
   readonly code: ErrorCode;

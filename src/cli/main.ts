@@ -16,6 +16,7 @@ import * as init from './commands/init.js';
 import * as inspect from './commands/inspect.js';
 import * as jwks from './commands/jwks.js';
 import * as keys from './commands/keys.js';
+import * as lint from './commands/lint.js';
 import * as policy from './commands/policy.js';
 import * as publish from './commands/publish.js';
 import * as recover from './commands/recover.js';
@@ -173,7 +174,7 @@ export async function main(argv: string[]): Promise<number> {
       if (error) throw error;
       throw new UsageError(message);
     });
-  for (const group of [init, keys, targets, delegate, signing, inspect, publish, policy, revoke, jwks, refresh, recover, validate])
+  for (const group of [init, keys, targets, delegate, signing, inspect, lint, publish, policy, revoke, jwks, refresh, recover, validate])
     cli = group.register(cli);
   try {
     await cli.parseAsync();

@@ -5,6 +5,7 @@
 import type { RoleChange, SignatureSummary, TargetItem } from './compare.js';
 import { whoIsNeeded, type ValidateReport } from './validate.js';
 import { describeNeeds, needOf } from '../edit/signing.js';
+import { findingLine, findingsMarkdown } from '../lint/format.js';
 
 /** First line of every Markdown report: a workflow finds and updates its own comment by it. */
 export const MARKDOWN_MARKER = '<!-- tufctl-validate -->';
@@ -113,6 +114,7 @@ export function formatMarkdown(report: ValidateReport): string {
     }
     lines.push('');
   }
+  lines.push(...findingsMarkdown(report.clients, MAX_LISTED));
   if (report.warnings.length > 0) {
     lines.push('<details><summary>Warnings</summary>', '');
     for (const w of report.warnings.slice(0, MAX_LISTED)) lines.push(`- ${w}`);
@@ -140,5 +142,6 @@ export function formatText(report: ValidateReport): string {
   for (const r of report.afterMerge) lines.push(`after merge: ${r} (online key)`);
   for (const e of report.errors) lines.push(`error: ${plain(e)}`);
   for (const w of report.warnings) lines.push(`warning: ${plain(w)}`);
+  for (const f of report.clients) lines.push(`client: ${findingLine(f)}`);
   return lines.join('\n') + '\n';
 }

@@ -20,6 +20,7 @@ import type { Tree } from './trees.js';
 import { Repository } from '../metadata/repository.js';
 import { describeNeeds, needOf, signingResult, type SignatureNeed } from '../edit/signing.js';
 import { formatProblem } from '../trust/problems.js';
+import type { ClientFinding } from '../lint/findings.js';
 
 export type ValidateResult = 'ready' | 'invalid' | 'waiting';
 
@@ -49,6 +50,8 @@ export interface ValidateReport {
   /** Online roles the publish workflow signs after the merge (this branch leaves them alone). */
   afterMerge: string[];
   warnings: string[];
+  /** What widely used TUF clients would refuse or mishandle in the head tree (`tufctl lint`); warnings only. */
+  clients: ClientFinding[];
 }
 
 const ONLINE_ROLES = new Set(['snapshot', 'timestamp']);
@@ -206,6 +209,7 @@ export async function validateChange(base: Tree, head: Tree, options: { now: Dat
     }
   }
 
+  const clients = await clientFindings(head.dir, options.trustedRootVersion);
   const uniqueErrors = [...new Set([...errors, ...clientErrors])];
   const waitingList = [...waiting.values()].sort((a, b) => rank(a.role) - rank(b.role) || a.role.localeCompare(b.role));
   const result: ValidateResult = uniqueErrors.length > 0 ? 'invalid' : waitingList.length > 0 ? 'waiting' : 'ready';
@@ -226,7 +230,18 @@ export async function validateChange(base: Tree, head: Tree, options: { now: Dat
     waiting: waitingList,
     afterMerge: ['snapshot', 'timestamp'].filter((r) => afterMerge.has(r)),
     warnings: [...new Set(warnings)],
+    clients,
   };
+}
+
+/** Client-compatibility findings of the head tree; none when it cannot be read (the checks above report why). */
+async function clientFindings(dir: string, trustedRootVersion?: number): Promise<ClientFinding[]> {
+  const { lintClients } = await import('../lint/lint.js');
+  try {
+    return lintClients(dir, trustedRootVersion ? { trustedRootVersion } : {}).findings;
+  } catch {
+    return [];
+  }
 }
 
 function rank(role: string): number {
