@@ -85,7 +85,7 @@ function chromium(args: string[]): Promise<ChromiumResult> {
 function assertChromium(): void {
   assert.ok(
     existsSync(CHROMIUM),
-    `${CHROMIUM} is missing: the status page test needs Debian's chromium package (.ci/run installs it: apt-get install chromium)`,
+    `${CHROMIUM} is missing: the status page test needs Debian's chromium package (npm test installs it as root: apt-get install chromium)`,
   );
 }
 

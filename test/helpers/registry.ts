@@ -50,7 +50,7 @@ const TOKEN_SERVICE = 'tufctl-test-registry';
 export async function startRegistry(options: RegistryOptions = {}): Promise<TestRegistry> {
   const auth = options.auth ?? 'none';
   if (!existsSync(REGISTRY_BINARY)) {
-    throw new Error(`${REGISTRY_BINARY} is missing: install Debian's docker-registry (see .ci/run)`);
+    throw new Error(`${REGISTRY_BINARY} is missing: install Debian's docker-registry (npm test installs it as root)`);
   }
   const dir = mkdtempSync(join(tmpdir(), 'tufctl-registry-'));
   const dataDir = join(dir, 'data');
@@ -69,7 +69,8 @@ export async function startRegistry(options: RegistryOptions = {}): Promise<Test
     let authYaml = '';
     if (auth === 'htpasswd') {
       const made = spawnSync('htpasswd', ['-Bbn', username, password], { encoding: 'utf8' });
-      if (made.status !== 0) throw new Error(`htpasswd failed (install apache2-utils, see .ci/run): ${made.error?.message ?? made.stderr}`);
+      if (made.status !== 0)
+        throw new Error(`htpasswd failed (install apache2-utils; npm test installs it as root): ${made.error?.message ?? made.stderr}`);
       writeFileSync(join(dir, 'htpasswd'), made.stdout);
       authYaml = `auth:\n  htpasswd:\n    realm: tufctl-test\n    path: ${join(dir, 'htpasswd')}\n`;
     } else if (auth === 'token') {
@@ -92,7 +93,8 @@ export async function startRegistry(options: RegistryOptions = {}): Promise<Test
         ],
         { encoding: 'utf8' },
       );
-      if (made.status !== 0) throw new Error(`openssl failed (install openssl, see .ci/run): ${made.error?.message ?? made.stderr}`);
+      if (made.status !== 0)
+        throw new Error(`openssl failed (install openssl; npm test installs it as root): ${made.error?.message ?? made.stderr}`);
       tokenServer = await startTokenServer({
         keyPem: readFileSync(join(dir, 'token.key'), 'utf8'),
         certPem: readFileSync(join(dir, 'token.crt'), 'utf8'),

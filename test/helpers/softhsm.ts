@@ -31,7 +31,7 @@ function run(command: string, args: string[], env: NodeJS.ProcessEnv): void {
 export function startSoftHsm(): SoftHsm {
   assert.ok(
     existsSync(SOFTHSM_MODULE) && spawnSync('pkcs11-tool', ['--version']).error === undefined,
-    `${SOFTHSM_MODULE} or pkcs11-tool is missing: the PKCS#11 tests need Debian's softhsm2 and opensc packages (.ci/run installs them: apt-get install softhsm2 opensc)`,
+    `${SOFTHSM_MODULE} or pkcs11-tool is missing: the PKCS#11 tests need Debian's softhsm2 and opensc packages (npm test installs them as root: apt-get install softhsm2 opensc)`,
   );
   const dir = tempDir('tufctl-softhsm-');
   const tokens = join(dir.path, 'tokens');

@@ -65,7 +65,7 @@ async function skopeoRaw(host: string, repository: string, tag: string, creds?: 
     return stdout;
   } catch (error) {
     const e = error as NodeJS.ErrnoException & { stderr?: string };
-    if (e.code === 'ENOENT') throw new Error('skopeo is missing: install skopeo (see .ci/run)');
+    if (e.code === 'ENOENT') throw new Error('skopeo is missing: install skopeo (npm test installs it as root)');
     throw new Error(`skopeo ${args.join(' ')} failed: ${e.stderr ?? e.message}`);
   }
 }
