@@ -35,8 +35,11 @@ export interface GroupMember {
   version: number;
   state: GroupCandidate['state'];
   signingPeriodStart: string;
+  /** The expiry of the current version. */
   expires: string;
   reason: string;
+  /** The expiry of the renewed version on the branch, once it exists. */
+  renewedExpires?: string;
   /** Who must sign, once the branch exists: the threshold and the key owners (`@alice`, `2 more of @a, @b, @c`). */
   threshold?: number;
   needs?: string;
@@ -183,11 +186,13 @@ function groupMembers(group: readonly GroupCandidate[], days: number): GroupMemb
   }));
 }
 
-/** Threshold and who must sign each member on the renewed branch (a bin set: its first bin, as all share the keys). */
+/** New expiry, threshold and who must sign each member on the renewed branch (a bin set: its first bin, as all share the keys). */
 function fillSigners(repo: Repository, members: GroupMember[]): void {
   for (const m of members) {
     const name = rolesOf(repo, m.role)[0];
     if (!name) continue;
+    const expires = repo.signed(name).expires;
+    if (typeof expires === 'string') m.renewedExpires = expires;
     const r = signingResult(repo, name);
     m.threshold = r.threshold;
     m.needs = describeNeeds(needOf(r), r.previous ? needOf(r.previous) : undefined);
@@ -205,7 +210,7 @@ function groupMessage(members: readonly GroupMember[], days: number, base: strin
     '',
   ];
   for (const m of members) {
-    lines.push(`- ${m.role} v${m.version}: ${m.reason}; expires ${m.expires}.`);
+    lines.push(`- ${m.role} v${m.version}: ${m.reason}; expires ${m.expires}, renewed until ${m.renewedExpires ?? '?'}.`);
     lines.push(`  Threshold ${m.threshold ?? '?'}; signatures needed from ${m.needs || 'nobody'}.`);
   }
   const explicit = members.every((m) => !m.role.endsWith('-*'));

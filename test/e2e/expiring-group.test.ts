@@ -18,7 +18,15 @@ interface Group {
   created: boolean;
   pushed?: string;
   note?: string;
-  roles: Array<{ role: string; version: number; state: string; reason: string; threshold?: number; needs?: string }>;
+  roles: Array<{
+    role: string;
+    version: number;
+    state: string;
+    reason: string;
+    threshold?: number;
+    needs?: string;
+    renewedExpires?: string;
+  }>;
 }
 
 /** Root (signing period from day 305), targets (day 310) and a delegated role `images` (day 335), with a bare remote. */
@@ -50,6 +58,7 @@ test('expiring --group: roles due within DAYS share one pushed branch that their
   try {
     const cwd = fx.repo;
     const at = (days: number): string => new Date(start + days * DAY).toISOString();
+    const renewed = (day: number, period: number): string => new Date(start + (day + period) * DAY).toISOString().replace(/\.\d{3}Z$/, 'Z');
     const periodStart = (role: string): string => {
       const expires = Date.parse(readJson(join(cwd, 'metadata', `${role}.json`)).signed.expires);
       return new Date(expires - 60 * DAY).toISOString().replace(/\.\d{3}Z$/, 'Z');
@@ -87,10 +96,10 @@ test('expiring --group: roles due within DAYS share one pushed branch that their
     assert.equal(group.roles[0]!.reason, `signing period started ${periodStart('root')}: due now`);
     assert.equal(group.roles[1]!.reason, `signing period starts ${periodStart('targets')}, 5 day(s) after root's (within 7)`);
     assert.deepEqual(
-      group.roles.map((r) => [r.threshold, r.needs]),
+      group.roles.map((r) => [r.threshold, r.needs, r.renewedExpires]),
       [
-        [1, '@alice (old and new root)'],
-        [1, '@alice'],
+        [1, '@alice (old and new root)', renewed(306, 365)],
+        [1, '@alice', renewed(306, 370)],
       ],
     );
     assert.deepEqual(
@@ -111,11 +120,11 @@ test('expiring --group: roles due within DAYS share one pushed branch that their
     assert.match(message, /^sign: renew root v2, targets v4\n/);
     assert.match(
       message,
-      /- root v2: signing period started .*: due now; expires .*\n {2}Threshold 1; signatures needed from @alice \(old and new root\)\./,
+      /- root v2: signing period started .*: due now; expires .*, renewed until .*\.\n {2}Threshold 1; signatures needed from @alice \(old and new root\)\./,
     );
     assert.match(
       message,
-      /- targets v4: signing period starts .*, 5 day\(s\) after root's \(within 7\); expires .*\n {2}Threshold 1; signatures needed from @alice\./,
+      /- targets v4: signing period starts .*, 5 day\(s\) after root's \(within 7\); expires .*, renewed until .*\.\n {2}Threshold 1; signatures needed from @alice\./,
     );
     assert.match(message, /Sign with: tufctl sign root targets --key <your key> --commit/);
     assert.match(message, /Signing-role: root-v2\nSigning-role: targets-v4\n/);
