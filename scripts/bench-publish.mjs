@@ -1,12 +1,15 @@
-// Publish benchmark (part of `npm run bench`): a repository with N target
-// files (default 1,000) in a delegated role is published to a local
-// Distribution registry on 127.0.0.1, then only the timestamp is re-signed
-// and republished. Prints wall time, HTTP requests and bytes uploaded for
-// each, as reported by `tufctl publish --json` (counted by the client).
+// Publish benchmark (part of `npm run bench`, or alone: `node scripts/bench-publish.mjs [--targets N]`
+// after `npm run build`): a repository with N target files (default 1,000) in a delegated role is
+// published to a local Distribution registry on 127.0.0.1 — first at the default concurrency (8), then
+// to a second namespace at concurrency 1 for comparison — republished unchanged, then only the
+// timestamp is re-signed and republished. Prints wall time, HTTP requests, blobs, manifests and bytes
+// uploaded for each, as reported by `tufctl publish --json` (counted by the client).
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 const REGISTRY = '/usr/bin/docker-registry';
 
@@ -73,6 +76,7 @@ export async function benchPublish({ cli, dir, targets = 1000, env }) {
     run(['timestamp', '--key', join(keys, 'online.pem'), '--repo', repo, '--commit']);
     const dest = `oci://${registry.host}/bench`;
     const first = run(['publish', '--to', dest, '--json', '--repo', repo]);
+    const sequential = run(['publish', '--to', `oci://${registry.host}/sequential`, '--concurrency', '1', '--json', '--repo', repo]);
     const same = run(['publish', '--to', dest, '--json', '--repo', repo]);
     run(['timestamp', '--force', '--key', join(keys, 'online.pem'), '--repo', repo, '--commit']);
     const ts = run(['publish', '--to', dest, '--json', '--repo', repo]);
@@ -102,7 +106,8 @@ export async function benchPublish({ cli, dir, targets = 1000, env }) {
     return [
       `publish to a local registry (${targets} target files in a delegated role)`,
       `  ${'step'.padEnd(34)} ${'wall'.padStart(10)} ${'requests'.padStart(9)} ${'blobs'.padStart(6)} ${'manifests'.padStart(10)} ${'bytes up'.padStart(12)}`,
-      row('first publish', first),
+      row('first publish (concurrency 8)', first),
+      row('first publish (concurrency 1)', sequential),
       row('republish, unchanged', same),
       row('timestamp-only republish', ts),
       '',
@@ -114,5 +119,24 @@ export async function benchPublish({ cli, dir, targets = 1000, env }) {
   } finally {
     registry.stop();
     rmSync(work, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const at = process.argv.indexOf('--targets');
+  const targets = at > 0 ? Number(process.argv[at + 1]) : 1000;
+  const cli = fileURLToPath(new URL('../bin/tufctl.js', import.meta.url));
+  const dir = mkdtempSync(join(tmpdir(), 'tufctl-bench-publish-'));
+  const env = {
+    ...process.env,
+    GIT_AUTHOR_NAME: 'tufctl bench',
+    GIT_AUTHOR_EMAIL: 'bench@tufctl.invalid',
+    GIT_COMMITTER_NAME: 'tufctl bench',
+    GIT_COMMITTER_EMAIL: 'bench@tufctl.invalid',
+  };
+  try {
+    console.log(await benchPublish({ cli, dir, targets, env }));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -43,6 +43,8 @@ export interface RepositoryConfig {
    * repositories predate today's formats). Unset: 1.
    */
   trustedRootVersion?: number;
+  /** Registry uploads in flight at once for `publish` and `refresh --publish` (1..64; `--concurrency` wins). */
+  publishConcurrency: number;
   /**
    * `expiring --open-branches` groups offline roles whose signing periods
    * start within this many days of each other on one branch (as `--group`);
@@ -72,6 +74,7 @@ export const DEFAULT_CONFIG: RepositoryConfig = {
   metadataRepository: 'tuf-metadata',
   targetsRepository: 'tuf-targets',
   versionConstraints: '>= v0.1.7-0',
+  publishConcurrency: 8,
   jwks: { retentionDays: 365, issuers: {} },
 };
 
@@ -123,6 +126,13 @@ export function loadConfig(repoDir: string): RepositoryConfig {
       throw new TufctlError('CONFIG_INVALID', `${CONFIG_FILE}: keyIdRule must be one of ${KEY_ID_RULES.join(', ')}`);
     }
     config.keyIdRule = input.keyIdRule as KeyIdRule;
+  }
+  if (input.publishConcurrency !== undefined) {
+    const value = input.publishConcurrency;
+    if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1 || value > 64) {
+      throw new TufctlError('CONFIG_INVALID', `${CONFIG_FILE}: publishConcurrency must be a whole number from 1 to 64`);
+    }
+    config.publishConcurrency = value;
   }
   if (input.trustedRootVersion !== undefined) {
     if (!isRootVersion(input.trustedRootVersion)) {

@@ -108,6 +108,7 @@ const NUMBER_OPTIONS: Record<string, { min: number; max: number; unit: string; f
   'retention-days': { min: 0, max: MAX_PERIOD_DAYS, unit: 'days' },
   timeout: { min: 1, max: 86_400, unit: 'seconds' },
   retries: { min: 0, max: 100, unit: '' },
+  concurrency: { min: 1, max: 64, unit: '' },
   'trusted-root-version': { min: 1, max: Number.MAX_SAFE_INTEGER, unit: '' },
   group: { min: 0, max: MAX_GROUP_DAYS, unit: 'days' },
 };

@@ -10,6 +10,11 @@
  *   3. `latest` last: every root, snapshot, targets and timestamp in one
  *      manifest, so the switch to the new state is a single tag move.
  *
+ * Each step finishes before the next starts; within a step, up to
+ * `concurrency` uploads run at once (target images, then the indexes that
+ * list them, then the role tags), so the order above is what a client
+ * polling the registry sees, however many requests are in flight.
+ *
  * Nothing is written before everything is read and checked (the plan): the
  * registry's `latest` through the signature checks of published-state.ts,
  * then every tag this publish would move. A version lower than the validly
@@ -24,10 +29,14 @@
  * version. Blobs and manifests already present are not uploaded again; what
  * is unchanged since the published snapshot is not even looked at (except by
  * `repair`, which looks at every tag), so a timestamp-only republish costs one
- * blob and one manifest.
+ * blob and one manifest. A blob is looked for (HEAD) before it is uploaded
+ * only when what is published references it; any other is new to the
+ * registry as far as its published state tells, and is uploaded straight
+ * away (uploading a blob the registry has anyway is harmless).
  */
 import { readFileSync } from 'node:fs';
 import { LayoutError, TufctlError, VerificationError } from '../errors.js';
+import { allSettledOrThrow, DEFAULT_CONCURRENCY, MAX_CONCURRENCY, MIN_CONCURRENCY, mapBounded, runBounded } from './bounded.js';
 import { isJSONObject } from '../metadata/json.js';
 import { layoutProblems } from './layout-rules.js';
 import { publishedMetadataLimit } from './limits.js';
@@ -84,6 +93,8 @@ export interface PublishOptions {
   onProgress?: (event: PublishEvent) => void;
   /** Called with the checked plan before anything is written. */
   onPlan?: (plan: TagMove[], tampered: Tampering[]) => void;
+  /** Registry requests in flight at once, 1..64 (default 8). The publish order holds at any value. */
+  concurrency?: number;
 }
 
 export interface PublishEvent {
@@ -162,25 +173,45 @@ class Publisher {
     this.#onProgress?.({ action, repository: repository.name, name });
   }
 
-  async uploadBlob(repository: OciRepository, digest: string, bytes: Buffer, name: string): Promise<void> {
-    await repository.putBlob(digest, bytes);
-    this.event('upload', repository, name);
-  }
-
-  /** Uploads a blob unless `known` says it is present, or the registry has it. */
-  async ensureBlob(repository: OciRepository, digest: string, bytes: () => Buffer, name: string, known = false): Promise<void> {
-    if (known || (await repository.hasBlob(digest))) {
-      this.event('skip', repository, name);
-      return;
+  /**
+   * Makes sure a blob is in the repository, once per publish whoever asks.
+   * It is looked for first (HEAD) only when `referenced` lists it — what is
+   * published refers to it, so it is likely there; any other blob is
+   * uploaded straight away.
+   */
+  blob(repository: OciRepository, digest: string, bytes: () => Buffer, name: string): Promise<void> {
+    const key = `${repository.name}@${digest}`;
+    let done = this.#blobs.get(key);
+    if (!done) {
+      done = (async () => {
+        if (this.referenced.has(digest) && (await repository.hasBlob(digest))) {
+          this.event('skip', repository, name);
+          return;
+        }
+        await repository.putBlob(digest, bytes());
+        this.event('upload', repository, name);
+      })();
+      this.#blobs.set(key, done);
     }
-    await repository.putBlob(digest, bytes());
-    this.event('upload', repository, name);
+    return done;
   }
 
-  async ensureEmptyConfig(repository: OciRepository, checked: Set<OciRepository>): Promise<void> {
-    if (checked.has(repository)) return;
-    checked.add(repository);
-    await this.ensureBlob(repository, EMPTY_CONFIG.digest, () => EMPTY_CONFIG_BYTES, 'config {}');
+  /** The OCI empty config every manifest names. */
+  config(repository: OciRepository): Promise<void> {
+    return this.blob(repository, EMPTY_CONFIG.digest, () => EMPTY_CONFIG_BYTES, 'config {}');
+  }
+
+  /** Digests of blobs what is published refers to (see blob). */
+  readonly referenced = new Set<string>();
+  readonly #blobs = new Map<string, Promise<void>>();
+
+  /** Adds the target files a targets role's metadata lists to `referenced`. */
+  referTargets(envelope: Envelope | undefined): void {
+    const targets = envelope && isJSONObject(envelope.signed.targets) ? envelope.signed.targets : {};
+    for (const entry of Object.values(targets)) {
+      const hashes = isJSONObject(entry) && isJSONObject(entry.hashes) ? entry.hashes : undefined;
+      if (typeof hashes?.sha256 === 'string') this.referenced.add(`sha256:${hashes.sha256}`);
+    }
   }
 }
 
@@ -443,6 +474,13 @@ export async function publishRepository(repoDir: string, target: OciTarget, opti
       verification.problems.map((p) => p.message),
     );
   }
+  const concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
+  if (!Number.isSafeInteger(concurrency) || concurrency < MIN_CONCURRENCY || concurrency > MAX_CONCURRENCY) {
+    throw new TufctlError(
+      'USAGE',
+      `concurrency must be a whole number from ${MIN_CONCURRENCY} to ${MAX_CONCURRENCY} (got ${String(options.concurrency)})`,
+    );
+  }
   assertPublishable(view);
   const meta = target.repository(options.metadataRepository ?? 'tuf-metadata');
   const targetsRepo = target.repository(options.targetsRepository ?? 'tuf-targets');
@@ -470,9 +508,19 @@ export async function publishRepository(repoDir: string, target: OciTarget, opti
   const changedRoles = checkAgainstPublished(published, view, meta);
   // Repair looks at every tag; otherwise only the roles that differ from the published snapshot.
   const isChanged = (role: string): boolean => options.repair === true || changedRoles === 'all' || changedRoles.has(role);
-  const configChecked = new Set<OciRepository>();
   const plan: TagMove[] = [];
-  const steps: Array<() => Promise<void>> = [];
+  // The writes, by step: target images, the indexes listing them, delegated role tags, `latest`.
+  const images: Array<() => Promise<void>> = [];
+  const indexes: Array<() => Promise<void>> = [];
+  const roleTags: Array<() => Promise<void>> = [];
+  const switchLatest: Array<() => Promise<void>> = [];
+  if (published.latestDigest !== undefined) {
+    // What the registry publishes refers to these blobs; every other one is new to it.
+    publisher.referenced.add(EMPTY_CONFIG.digest);
+    for (const layer of published.layers.values()) publisher.referenced.add(layer.digest);
+    const publishedTargets = published.roles.get('targets')?.bytes;
+    publisher.referTargets(publishedTargets && light(publishedTargets, 'targets'));
+  }
   const move = (repository: OciRepository, tag: string, from: string | undefined, to: string, reason: string, repair = false): void =>
     void plan.push({ tag: `${repository.name}:${tag}`, ...(from ? { from } : {}), to, reason, repair });
   const flag = (repository: OciRepository, tag: string, subject: string, problem: string): string => {
@@ -482,8 +530,13 @@ export async function publishRepository(repoDir: string, target: OciTarget, opti
 
   // ---- 1. targets repository: content-addressed, so adding never disturbs what clients read now.
   const groups = new Map<string, TargetEntry[]>();
+  const topLevel: Array<{ t: TargetEntry; file: string; sha256: string; name: string }> = [];
   for (const t of view.targets) {
-    if (!isChanged(t.role)) continue;
+    if (!isChanged(t.role)) {
+      // Unchanged since the published snapshot: the registry has these files.
+      if (t.hashes.sha256) publisher.referenced.add(`sha256:${t.hashes.sha256}`);
+      continue;
+    }
     if (!t.file) {
       report.targetsWithoutFiles++;
       continue;
@@ -496,10 +549,14 @@ export async function publishRepository(repoDir: string, target: OciTarget, opti
       groups.get(segment)!.push(t);
       continue;
     }
-    const name = consistentTargetName(t.path, sha256);
+    topLevel.push({ t, file: t.file, sha256, name: consistentTargetName(t.path, sha256) });
+  }
+  // One tag per top-level target to look at: read in parallel, judged in order.
+  const heads = await mapBounded(topLevel, concurrency, ({ name }) => targetsRepo.headManifest(name));
+  for (const [i, { t, file, sha256, name }] of topLevel.entries()) {
     const layer = layerDescriptor({ name, digest: `sha256:${sha256}`, size: t.length, mediaType: TARGET_LAYER_MEDIA_TYPE });
     const manifest = buildManifest([layer]);
-    const existing = await targetsRepo.headManifest(name);
+    const existing = heads[i];
     if (existing?.digest === manifest.digest) {
       publisher.event('skip', targetsRepo, name);
       continue;
@@ -515,10 +572,8 @@ export async function publishRepository(repoDir: string, target: OciTarget, opti
       reason = flag(targetsRepo, name, `target ${t.path}:`, `the tag ${problem}`);
     }
     move(targetsRepo, name, existing?.digest, manifest.digest, reason, existing !== undefined);
-    const file = t.file;
-    steps.push(async () => {
-      await publisher.ensureEmptyConfig(targetsRepo, configChecked);
-      await publisher.ensureBlob(targetsRepo, layer.digest, () => readFileSync(file), name);
+    images.push(async () => {
+      await allSettledOrThrow([publisher.config(targetsRepo), publisher.blob(targetsRepo, layer.digest, () => readFileSync(file), name)]);
       await targetsRepo.putManifest(name, manifest.bytes, manifest.mediaType);
       publisher.event('tag', targetsRepo, name);
     });
@@ -579,12 +634,18 @@ export async function publishRepository(repoDir: string, target: OciTarget, opti
       problems.length > 0 ? problems.join('; ') : `${toPush.length} target${toPush.length === 1 ? '' : 's'} under ${segment}/`,
       problems.length > 0,
     );
-    steps.push(async () => {
-      await publisher.ensureEmptyConfig(targetsRepo, configChecked);
-      for (const { entry, manifest, bare } of toPush) {
-        await publisher.ensureBlob(targetsRepo, `sha256:${entry.hashes.sha256!}`, () => readFileSync(entry.file!), bare);
+    for (const { entry, manifest, bare } of toPush) {
+      images.push(async () => {
+        await allSettledOrThrow([
+          publisher.config(targetsRepo),
+          publisher.blob(targetsRepo, `sha256:${entry.hashes.sha256!}`, () => readFileSync(entry.file!), bare),
+        ]);
         await targetsRepo.putManifest(manifest.digest, manifest.bytes, manifest.mediaType);
-      }
+      });
+    }
+    // The index only once every image it lists is there (the registry checks, and so do clients).
+    indexes.push(async () => {
+      if (toPush.length === 0) await publisher.config(targetsRepo);
       await targetsRepo.putManifest(segment, index.bytes, index.mediaType);
       publisher.event('tag', targetsRepo, segment);
     });
@@ -592,6 +653,11 @@ export async function publishRepository(repoDir: string, target: OciTarget, opti
 
   // ---- 2. delegated roles: each tag holds the version the registry's snapshot names and the new one.
   const delegated = new DelegatedTags(meta, view, published);
+  const changedDelegated = [...view.roles.keys()].filter(
+    (role) => role !== 'timestamp' && role !== 'snapshot' && role !== 'targets' && isChanged(role),
+  );
+  // Their tags are read in parallel (kept by DelegatedTags), then judged in order.
+  await mapBounded(changedDelegated, concurrency, (role) => delegated.tag(role));
   for (const [role, { bytes, version }] of view.roles) {
     if (role === 'timestamp' || role === 'snapshot' || role === 'targets' || !isChanged(role)) continue;
     const name = metadataFileName(role, version);
@@ -616,6 +682,7 @@ export async function publishRepository(repoDir: string, target: OciTarget, opti
     let previous: { layer: Descriptor; version: number } | undefined;
     for (const l of oldLayers) {
       const file = l?.annotations?.[FILENAME_ANNOTATION];
+      if (typeof l?.digest === 'string') publisher.referenced.add(l.digest);
       if (file === name && l.digest === layer.digest) {
         hasOurs = true;
         continue;
@@ -634,6 +701,7 @@ export async function publishRepository(repoDir: string, target: OciTarget, opti
         problems.push(flag(meta, role, file, checked.problem));
         continue;
       }
+      publisher.referTargets(checked.envelope);
       if (v > version) {
         throw new TufctlError(
           'VERSION_ROLLBACK',
@@ -660,9 +728,8 @@ export async function publishRepository(repoDir: string, target: OciTarget, opti
     }
     const manifest = buildManifest(previous ? [previous.layer, layer] : [layer]);
     move(meta, role, old?.digest, manifest.digest, problems.length > 0 ? problems.join('; ') : `${role} v${version}`, problems.length > 0);
-    steps.push(async () => {
-      await publisher.ensureEmptyConfig(meta, configChecked);
-      await publisher.ensureBlob(meta, layer.digest, () => bytes, name);
+    roleTags.push(async () => {
+      await allSettledOrThrow([publisher.config(meta), publisher.blob(meta, layer.digest, () => bytes, name)]);
       await meta.putManifest(role, manifest.bytes, manifest.mediaType);
       publisher.event('tag', meta, role);
     });
@@ -698,15 +765,15 @@ export async function publishRepository(repoDir: string, target: OciTarget, opti
           : `new ${newFiles.join(', ') || 'layer set'}`,
       inLatest.length > 0,
     );
-    steps.push(async () => {
-      if (published.latestDigest === undefined) await publisher.ensureEmptyConfig(meta, configChecked);
+    switchLatest.push(async () => {
+      const uploads: Array<() => Promise<void>> = published.latestDigest === undefined ? [() => publisher.config(meta)] : [];
       for (const [i, file] of files.entries()) {
         const digest = layers[i]!.digest;
         if (publishedDigests.has(digest)) publisher.event('skip', meta, file.name);
-        // A metadata file the registry does not serve is nearly always new (a fresh timestamp): upload it
-        // without asking first; uploading a blob that exists is harmless and costs the same two requests.
-        else await publisher.uploadBlob(meta, digest, file.bytes, file.name);
+        // A metadata file `latest` does not hold is new (a fresh timestamp): uploaded without asking first.
+        else uploads.push(() => publisher.blob(meta, digest, () => file.bytes, file.name));
       }
+      await runBounded(uploads, concurrency);
       // Registries have no compare-and-swap: check right before the tag move that nobody moved it since we read it.
       const current = await meta.headManifest(LATEST_TAG);
       if (current?.digest !== published.latestDigest) {
@@ -726,8 +793,8 @@ export async function publishRepository(repoDir: string, target: OciTarget, opti
     throw tamperedError(target.location, tampered, 'refusing to publish, nothing was written');
   }
   options.onPlan?.(plan, tampered);
-  // ================= the writes, in publish order
-  if (!options.dryRun) for (const step of steps) await step();
+  // ================= the writes, in publish order: each step done before the next starts
+  if (!options.dryRun) for (const step of [images, indexes, roleTags, switchLatest]) await runBounded(step, concurrency);
   report.stats = target.stats();
   return report;
 }

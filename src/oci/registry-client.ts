@@ -34,6 +34,8 @@ export const MEDIA_TYPE_OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+js
 export const MEDIA_TYPE_OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
 export const MEDIA_TYPE_DOCKER_MANIFEST = 'application/vnd.docker.distribution.manifest.v2+json';
 export const MEDIA_TYPE_DOCKER_LIST = 'application/vnd.docker.distribution.manifest.list.v2+json';
+/** The largest blob the first upload to a registry may be sent with its POST, to learn whether the registry keeps it. */
+const SINGLE_REQUEST_PROBE_BYTES = 64 * 1024;
 const MANIFEST_ACCEPT = [MEDIA_TYPE_OCI_MANIFEST, MEDIA_TYPE_OCI_INDEX, MEDIA_TYPE_DOCKER_MANIFEST, MEDIA_TYPE_DOCKER_LIST].join(', ');
 
 export interface RegistryTargetOptions {
@@ -247,6 +249,15 @@ class RegistrySession {
   /** Where the credentials in use came from (for messages). */
   private credentialSource?: string;
   private readonly tokens = new Map<string, { value: string; expiresAt: number }>();
+  /** Token requests under way, by scope: concurrent requests that meet a 401 share one. */
+  private readonly pendingTokens = new Map<string, Promise<string>>();
+  /**
+   * Whether the registry stores a blob sent with the POST that starts its
+   * upload (undefined until the first small upload has shown it).
+   */
+  singleRequestUpload: boolean | undefined;
+  /** The upload that is finding that out; other uploads wait for it. */
+  uploadProbe: Promise<unknown> | undefined;
 
   constructor(
     readonly host: string,
@@ -287,6 +298,9 @@ class RegistrySession {
    * more. Throws RetryableStatus for 408/429/5xx.
    */
   async send(op: Operation): Promise<HttpResponse> {
+    // A token for this scope is on its way (another request met a 401): wait for it rather than meet one too.
+    const pending = this.pendingTokens.get(scopeString(op.scope));
+    if (pending) await pending.catch(() => undefined);
     let authorization = this.cachedAuthorization(op.scope);
     let response = await this.exchange(op, authorization);
     if (response.status === 401) {
@@ -343,8 +357,13 @@ class RegistrySession {
       return value;
     }
     if (challenge.scheme === 'bearer') {
-      const token = await this.fetchToken(op, challenge, credentials);
-      return `Bearer ${token}`;
+      const key = scopeString(op.scope);
+      let token = this.pendingTokens.get(key);
+      if (!token) {
+        token = this.fetchToken(op, challenge, credentials).finally(() => this.pendingTokens.delete(key));
+        this.pendingTokens.set(key, token);
+      }
+      return `Bearer ${await token}`;
     }
     throw this.authError(op, `the registry asks for unsupported authentication scheme "${challenge.scheme}"`, credentials?.source, 401);
   }
@@ -562,6 +581,17 @@ class RegistryRepository implements OciRepository {
     });
   }
 
+  /**
+   * Uploads a blob. Where the registry stores a blob sent with the POST that
+   * starts the upload (`POST …/blobs/uploads/?digest=` answered 201, OCI
+   * distribution spec), that is the whole upload: one request. A registry
+   * that answers 202 instead (Distribution 2.8 does: it opens an upload
+   * session and drops the body) gets the body again by PUT to the session,
+   * and every later upload is the usual POST then PUT. Which one the
+   * registry does is learnt once per target, from the first blob of at most
+   * SINGLE_REQUEST_PROBE_BYTES (uploads meanwhile wait for the answer), so
+   * a registry that ignores the body is never sent a large one twice.
+   */
   async putBlob(digest: string, bytes: Buffer): Promise<void> {
     checkDigest(digest);
     if (digestOf(bytes, digest) !== digest) {
@@ -573,35 +603,94 @@ class RegistryRepository implements OciRepository {
       );
     }
     const what = `upload blob ${this.name}@${digest}`;
+    const session = this.session;
+    while (session.singleRequestUpload === undefined && session.uploadProbe) await session.uploadProbe.catch(() => undefined);
+    let uploaded: boolean;
+    if (session.singleRequestUpload === undefined && bytes.length <= SINGLE_REQUEST_PROBE_BYTES) {
+      const probe = this.upload(digest, bytes, what, true);
+      session.uploadProbe = probe;
+      try {
+        uploaded = await probe;
+      } finally {
+        session.uploadProbe = undefined;
+      }
+    } else uploaded = await this.upload(digest, bytes, what, session.singleRequestUpload === true);
+    if (uploaded) session.count('blob', bytes.length);
+  }
+
+  /** One upload, retried as a whole; whether the bytes were stored (false: the registry had the blob). */
+  private upload(digest: string, bytes: Buffer, what: string, singleRequest: boolean): Promise<boolean> {
     // POST and PUT are retried together: a PUT cut off mid-body may leave the upload session unusable.
-    const uploaded = await this.session.retrying(what, async () => {
+    return this.session.retrying(what, async () => {
+      if (singleRequest && this.session.singleRequestUpload !== false) {
+        const url = this.session.url(`/v2/${this.name}/blobs/uploads/`);
+        url.searchParams.set('digest', digest);
+        const response = await this.session.send({
+          method: 'POST',
+          url,
+          scope: { repository: this.name, push: true },
+          headers: { 'Content-Type': 'application/octet-stream' },
+          body: bytes,
+          what,
+        });
+        if (response.status === 201) {
+          this.checkStoredDigest(digest, response, what);
+          this.session.singleRequestUpload = true;
+          return true;
+        }
+        if (response.status === 202) {
+          this.session.singleRequestUpload = false;
+          return this.finishUpload(response, digest, bytes, what);
+        }
+        // Some registries refuse a body on POST outright (4xx): the two-request upload works there.
+        if (response.status < 400 || response.status >= 500) throw this.fail(what, response);
+        this.session.singleRequestUpload = false;
+      }
       const started = await this.session.send(this.op('POST', 'blobs/uploads/', true, what));
       if (started.status === 201) return false; // the registry already has it
       if (started.status !== 202) throw this.fail(what, started);
-      const location = started.headers.get('location');
-      if (!location) {
-        throw new RegistryError(
-          'REGISTRY_ERROR',
-          `${what}: registry ${this.session.host} started an upload without a Location`,
-          [],
-          this.session.host,
-          202,
-        );
-      }
-      const url = new URL(location, started.url);
-      url.searchParams.append('digest', digest);
-      const done = await this.session.send({
-        method: 'PUT',
-        url,
-        scope: { repository: this.name, push: true },
-        headers: { 'Content-Type': 'application/octet-stream' },
-        body: bytes,
-        what,
-      });
-      if (done.status !== 201 && done.status !== 204) throw this.fail(what, done);
-      return true;
+      return this.finishUpload(started, digest, bytes, what);
     });
-    if (uploaded) this.session.count('blob', bytes.length);
+  }
+
+  /** The PUT that completes an upload session the registry opened (202 with a Location). */
+  private async finishUpload(started: HttpResponse, digest: string, bytes: Buffer, what: string): Promise<boolean> {
+    const location = started.headers.get('location');
+    if (!location) {
+      throw new RegistryError(
+        'REGISTRY_ERROR',
+        `${what}: registry ${this.session.host} started an upload without a Location`,
+        [],
+        this.session.host,
+        202,
+      );
+    }
+    const url = new URL(location, started.url);
+    url.searchParams.append('digest', digest);
+    const done = await this.session.send({
+      method: 'PUT',
+      url,
+      scope: { repository: this.name, push: true },
+      headers: { 'Content-Type': 'application/octet-stream' },
+      body: bytes,
+      what,
+    });
+    if (done.status !== 201 && done.status !== 204) throw this.fail(what, done);
+    this.checkStoredDigest(digest, done, what);
+    return true;
+  }
+
+  /** A registry that names the digest it stored must name ours. */
+  private checkStoredDigest(digest: string, response: HttpResponse, what: string): void {
+    const stored = response.headers.get('docker-content-digest');
+    if (stored && DIGEST_PATTERN.test(stored) && stored !== digest) {
+      throw new RegistryError(
+        'DIGEST_MISMATCH',
+        `${what}: registry ${this.session.host} stored digest ${stored}`,
+        [`sent: ${digest}`],
+        this.session.host,
+      );
+    }
   }
 
   async getManifest(reference: string): Promise<StoredManifest | undefined> {

@@ -32,7 +32,7 @@ export interface OciRepository {
    * RESPONSE_TOO_LARGE without being read whole.
    */
   getBlob(digest: string, maxBytes?: number): Promise<Buffer>;
-  /** Uploads a blob (monolithic POST+PUT); the digest is verified by the store. */
+  /** Uploads a blob (whole, in one request where the registry allows, else POST then PUT); the digest is verified by the store. */
   putBlob(digest: string, bytes: Buffer): Promise<void>;
   /** The manifest a tag or digest points to (at most MANIFEST_LIMIT bytes), or undefined when it does not exist (404). */
   getManifest(reference: string): Promise<StoredManifest | undefined>;

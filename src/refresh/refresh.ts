@@ -44,6 +44,8 @@ export interface RefreshOptions {
   target?: OciTarget;
   metadataRepository?: string;
   targetsRepository?: string;
+  /** Registry uploads in flight at once when publishing (publish.ts; default 8). */
+  concurrency?: number;
   /** The online signer(s), asked for only when something is to be signed. */
   signers: (repo: Repository) => Promise<Signer[]>;
   dryRun?: boolean;
@@ -201,6 +203,7 @@ export async function refresh(options: RefreshOptions): Promise<RefreshReport> {
         published,
         ...(options.metadataRepository ? { metadataRepository: options.metadataRepository } : {}),
         ...(options.targetsRepository ? { targetsRepository: options.targetsRepository } : {}),
+        ...(options.concurrency !== undefined ? { concurrency: options.concurrency } : {}),
       });
       report.published = {
         location: result.location,

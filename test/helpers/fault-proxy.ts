@@ -3,7 +3,8 @@
  * that injects faults into matching requests — an error status, a dropped
  * connection, a request never answered, or a connection reset part-way
  * through the request body. Location headers are rewritten so uploads keep
- * going through the proxy.
+ * going through the proxy. It can also give the registry behind it
+ * single-request blob uploads, which Distribution 2.8 lacks.
  *
  * The proxy runs in a worker thread, so it keeps answering while the test's
  * own thread is blocked (e.g. running the CLI with spawnSync); the control
@@ -31,7 +32,12 @@ export type Fault =
    * declared by Content-Length unless `chunked`. How much was sent before the client hung up is
    * in the request's `bytesSent`.
    */
-  | { kind: 'huge-body'; bytes: number; chunked?: boolean };
+  | { kind: 'huge-body'; bytes: number; chunked?: boolean }
+  /**
+   * Not a fault: answer `POST …/blobs/uploads/?digest=D` with the blob as its body the way registries with
+   * single-request uploads do (OCI distribution spec): store it upstream (POST, then PUT) and answer 201.
+   */
+  | { kind: 'single-request-upload' };
 
 export interface FaultRule {
   /** HTTP method to match; any when absent. */
@@ -226,6 +232,20 @@ async function runProxy(init: WorkerInit): Promise<void> {
         pump();
         return;
       }
+      case 'single-request-upload': {
+        const chunks: Buffer[] = [];
+        req.on('data', (chunk: Buffer) => chunks.push(chunk));
+        req.on('end', () => {
+          void storeUpstream(upstream, req.url ?? '/', Buffer.concat(chunks)).then(
+            (stored) => {
+              res.writeHead(stored.status, stored.headers);
+              res.end();
+            },
+            () => res.destroy(),
+          );
+        });
+        return;
+      }
       case 'reset-mid-upload': {
         const limit = fault.bytes ?? 1;
         let received = 0;
@@ -241,6 +261,21 @@ async function runProxy(init: WorkerInit): Promise<void> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   host = `127.0.0.1:${(server.address() as AddressInfo).port}`;
   parentPort!.postMessage({ host });
+}
+
+/** A single-request upload (`POST /v2/NAME/blobs/uploads/?digest=D`, body) done upstream as POST then PUT. */
+async function storeUpstream(upstream: string, path: string, body: Buffer): Promise<{ status: number; headers: Record<string, string> }> {
+  const url = new URL(path, `http://${upstream}`);
+  const digest = url.searchParams.get('digest') ?? '';
+  const started = await fetch(new URL(url.pathname, url), { method: 'POST' });
+  await started.arrayBuffer();
+  const location = new URL(started.headers.get('location') ?? '', url);
+  location.searchParams.set('digest', digest);
+  const done = await fetch(location, { method: 'PUT', body, headers: { 'Content-Type': 'application/octet-stream' } });
+  await done.arrayBuffer();
+  if (started.status !== 202 || done.status !== 201) return { status: 502, headers: {} };
+  const name = url.pathname.replace(/^\/v2\/|\/blobs\/uploads\/$/g, '');
+  return { status: 201, headers: { 'Docker-Content-Digest': digest, Location: `/v2/${name}/blobs/${digest}` } };
 }
 
 if (!isMainThread && (workerData as Partial<WorkerInit> | undefined)?.tufctlFaultProxy) {

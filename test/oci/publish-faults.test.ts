@@ -36,11 +36,13 @@ function signAll(fx: Fixture): void {
   ok(['timestamp', '--key', fx.key('online'), '--commit'], { cwd });
 }
 
-/** Changes targets, the delegated role, snapshot and timestamp. */
-function changeEverything(fx: Fixture): void {
+/** Changes targets, the delegated role, snapshot and timestamp; adds `extra` new files to the delegated role. */
+function changeEverything(fx: Fixture, extra = 0): void {
   writeFile(join(fx.repo, 'targets', 'doi', 'policy.rego'), 'package doi # v2\n');
   writeFile(join(fx.repo, 'targets', 'settings.yaml'), 'mapping: v2\n');
-  ok(['target', 'add', 'targets/doi/policy.rego', 'targets/settings.yaml'], { cwd: fx.repo });
+  const added = Array.from({ length: extra }, (_, i) => `targets/doi/extra-${i}.txt`);
+  for (const file of added) writeFile(join(fx.repo, file), `${file}\n`);
+  ok(['target', 'add', 'targets/doi/policy.rego', 'targets/settings.yaml', ...added], { cwd: fx.repo });
   signAll(fx);
 }
 
@@ -77,9 +79,12 @@ async function poll(from: string, fx: Fixture): Promise<{ timestamp: number; pol
   }
 }
 
-function runPublish(cwd: string, dest: string): Promise<{ code: number; stderr: string }> {
+function runPublish(cwd: string, dest: string, extra: string[] = []): Promise<{ code: number; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, 'publish', '--to', dest, '--timeout', '10'], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, 'publish', '--to', dest, '--timeout', '10', ...extra], {
+      cwd,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     child.on('close', (code) => resolve({ code: code ?? -1, stderr }));
@@ -94,13 +99,15 @@ test('readers polling during a slowed, fault-injected publish always see the old
     const direct = `oci://${reg.host}/acme`;
     ok(['publish', '--to', direct], { cwd: fx.repo });
     const old = await poll(direct, fx);
-    changeEverything(fx);
-    // Slow the publish down with transient failures it must retry through.
+    changeEverything(fx, 16);
+    // Slow the publish down with transient failures it must retry through, eight uploads at a time.
     proxy.setFaults([
       { method: 'PUT', path: /\/manifests\//, fault: { kind: 'status', status: 503 }, count: 2 },
-      { method: 'HEAD', path: /\/blobs\//, fault: { kind: 'drop' }, count: 2 },
+      { method: 'PUT', path: /\/blobs\/uploads\//, fault: { kind: 'drop' }, count: 2 },
+      { method: 'PUT', path: /\/manifests\/sha256:/, fault: { kind: 'delay', ms: 150 } },
     ]);
-    const publishing = runPublish(fx.repo, `oci://${proxy.host}/acme`);
+    proxy.clearRequests();
+    const publishing = runPublish(fx.repo, `oci://${proxy.host}/acme`, ['--concurrency', '8']);
     let done = false;
     void publishing.then(() => (done = true));
     const seen: Array<{ timestamp: number; policy: string; mapping: string }> = [];
@@ -123,10 +130,20 @@ test('readers polling during a slowed, fault-injected publish always see the old
       assert.ok(state, `timestamp v${s.timestamp} is either the old or the new one`);
       assert.deepEqual(s, state, 'a poll sees one whole state');
     }
+    const requests = proxy.requests;
     assert.ok(
-      proxy.requests.some((r) => r.fault),
+      requests.some((r) => r.fault),
       'faults were injected',
     );
+    // The order, whatever ran in parallel: every target image before the index listing them, the index
+    // before the role tag, the role tag before latest.
+    const puts = requests.filter((r) => r.method === 'PUT' && r.path.includes('/manifests/') && (!r.fault || r.fault === 'delay'));
+    const last = (pattern: RegExp): number => puts.findLastIndex((r) => pattern.test(r.path));
+    const first = (pattern: RegExp): number => puts.findIndex((r) => pattern.test(r.path));
+    assert.equal(puts.filter((r) => /tuf-targets\/manifests\/sha256:/.test(r.path)).length, 17, 'the 17 changed target images');
+    assert.ok(last(/tuf-targets\/manifests\/sha256:/) < first(/tuf-targets\/manifests\/doi$/), 'images before the index');
+    assert.ok(last(/tuf-targets\/manifests\/(doi|[0-9a-f]{64}\.)/) < first(/tuf-metadata\/manifests\/doi$/), 'targets before the role tag');
+    assert.ok(last(/tuf-metadata\/manifests\/doi$/) < first(/tuf-metadata\/manifests\/latest$/), 'the role tag before latest');
   } finally {
     await proxy.stop();
     await reg.stop();
@@ -162,6 +179,56 @@ test('a publish cut off by the network fails clearly, leaves the previous state 
     const fresh = await poll(direct, fx);
     assert.equal(fresh.policy, 'package doi # v2\n');
     assert.ok(fresh.timestamp > old.timestamp);
+  } finally {
+    await proxy.stop();
+    await reg.stop();
+    fx.cleanup();
+  }
+});
+
+test('a registry failure in the middle of a concurrent upload stops the publish with its error; the registry still verifies; a rerun completes', async () => {
+  const reg = await startRegistry();
+  const proxy = await startFaultProxy(reg.host);
+  const fx = populated();
+  try {
+    const direct = `oci://${reg.host}/acme`;
+    const viaProxy = `oci://${proxy.host}/acme`;
+    ok(['publish', '--to', direct], { cwd: fx.repo });
+    const old = await poll(direct, fx);
+    changeEverything(fx, 40);
+    // The 12th blob upload on, every one fails: eight are in flight when it starts failing.
+    proxy.setFaults([{ method: 'PUT', path: /\/blobs\/uploads\//, fault: { kind: 'status', status: 500 }, after: 11 }]);
+    proxy.clearRequests();
+    const failed = tufctl(['publish', '--to', viaProxy, '--retries', '1', '--concurrency', '8'], { cwd: fx.repo });
+    assert.equal(failed.code, 1);
+    assert.match(
+      failed.stderr,
+      /^tufctl: error \[REGISTRY_ERROR\]: upload blob acme\/tuf-targets@sha256:[0-9a-f]{64}: registry 127\.0\.0\.1:\d+ answered 500 \(after 2 attempts\)/m,
+    );
+    const seen = proxy.requests;
+    assert.ok(!seen.some((r) => r.method === 'PUT' && /tuf-targets\/manifests\/doi$/.test(r.path)), 'no index was written');
+    assert.ok(!seen.some((r) => r.method === 'PUT' && /tuf-metadata\//.test(r.path)), 'nothing of the metadata repository was written');
+    assert.deepEqual(await poll(direct, fx), old, 'the registry still serves the previous state');
+    proxy.setFaults([]);
+    const rerun = ok(['publish', '--to', viaProxy, '--json'], { cwd: fx.repo }).json;
+    assert.equal(rerun.changed, true);
+    const fresh = await poll(direct, fx);
+    assert.equal(fresh.policy, 'package doi # v2\n');
+    assert.ok(fresh.timestamp > old.timestamp);
+    ok([
+      'client',
+      'fetch',
+      'doi/extra-39.txt',
+      '--from',
+      direct,
+      '--root',
+      join(fx.repo, 'metadata', 'root_history', '1.root.json'),
+      '--cache',
+      join(fx.root, 'c'),
+      '--out',
+      join(fx.root, 'x'),
+    ]);
+    assert.equal(readFileSync(join(fx.root, 'x'), 'utf8'), 'targets/doi/extra-39.txt\n');
   } finally {
     await proxy.stop();
     await reg.stop();

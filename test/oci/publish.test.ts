@@ -11,6 +11,7 @@ import { readdirSync, readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { git, newRepository, ok, tufctl, type Fixture, writeFile } from '../helpers/harness.js';
 import { startRegistry, type TestRegistry } from '../helpers/registry.js';
+import { startFaultProxy } from '../helpers/fault-proxy.js';
 
 const ACCEPT = 'application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json';
 
@@ -307,6 +308,117 @@ test('publish and client refuse bad input with one clear error and change nothin
     assert.equal(plain.code, 2);
     assert.match(plain.stderr, /refusing plain HTTP to mirror\.example/);
     assert.equal(git(cwd, 'status', '--porcelain'), before);
+  } finally {
+    fx.cleanup();
+  }
+});
+
+/** A repository with `count` target files in the delegated role `pkgs` (and the top-level version-constraints), signed and committed. */
+function manyTargets(count: number): Fixture {
+  const fx = newRepository(['--no-policies']);
+  const cwd = fx.repo;
+  ok(['key', 'generate', '--out', join(fx.keys, 'pkgs.pem')]);
+  ok(['delegate', 'add', 'pkgs', '--paths', 'pkgs/*', '--key', join(fx.keys, 'pkgs.pub.pem')], { cwd });
+  const files: string[] = [];
+  for (let i = 0; i < count; i++) {
+    files.push(`targets/pkgs/pkg-${i}.json`);
+    writeFile(join(cwd, files[i]!), JSON.stringify({ package: i, payload: 'x'.repeat(100 + i) }) + '\n');
+  }
+  ok(['target', 'add', ...files], { cwd });
+  ok(['sign', '--key', fx.key('targets'), '--key', join(fx.keys, 'pkgs.pem')], { cwd });
+  ok(['snapshot', '--key', fx.key('online')], { cwd });
+  ok(['timestamp', '--key', fx.key('online'), '--commit'], { cwd });
+  return fx;
+}
+
+test('a first publish costs one blob upload and one manifest per target; concurrency 1 and 8 leave byte-identical registries', async () => {
+  const reg = await startRegistry();
+  const proxy = await startFaultProxy(reg.host);
+  const N = 30;
+  const fx = manyTargets(N);
+  try {
+    const cwd = fx.repo;
+    const one = ok(['publish', '--to', `oci://${reg.host}/one`, '--concurrency', '1', '--json'], { cwd }).json;
+    const eight = ok(['publish', '--to', `oci://${reg.host}/eight`, '--json'], { cwd }).json; // the default, 8
+    // Reads of the plan: latest (404), the version-constraints tag, the pkgs index and the pkgs role tag.
+    // Blobs: the empty config in each repository, version-constraints, N files, the pkgs role, 1.root,
+    // snapshot, targets and timestamp: none is looked for first (nothing is published), each uploaded by
+    // POST then PUT (Distribution 2.8 drops a body sent with the POST: it answers 202, learnt from the
+    // first blob, the 2-byte config). Manifests: version-constraints, N images, the pkgs index, the pkgs
+    // role tag, latest, and HEAD latest right before it moves.
+    const blobs = 2 + 1 + N + 1 + 4;
+    const manifests = 1 + N + 1 + 1 + 1;
+    assert.equal(eight.stats.requests, 4 + 2 * blobs + manifests + 1, 'two requests per blob, one per manifest, no HEAD probes');
+    assert.equal(eight.stats.blobsUploaded, blobs);
+    assert.equal(eight.stats.manifestsPut, manifests);
+    assert.deepEqual(one.stats, eight.stats, 'concurrency does not change what is sent');
+    assert.deepEqual(
+      one.plan.map((m: { to: string }) => m.to),
+      eight.plan.map((m: { to: string }) => m.to),
+    );
+    const stateOne = await registryState(reg, 'one');
+    assert.equal(Object.keys(stateOne.tags).length, 4, 'latest, pkgs, pkgs index, version-constraints');
+    assert.deepEqual((await registryState(reg, 'eight')).tags, stateOne.tags, 'every tag points to the same manifest digest');
+
+    // A registry that stores a blob sent with its POST (201): one request per blob.
+    proxy.setFaults([{ method: 'POST', path: /\/blobs\/uploads\/\?digest=sha256/, fault: { kind: 'single-request-upload' } }]);
+    const single = ok(['publish', '--to', `oci://${proxy.host}/single`, '--json'], { cwd }).json;
+    assert.equal(single.stats.requests, 4 + blobs + manifests + 1, 'one request per blob');
+    assert.ok(
+      proxy.requests.filter((r) => r.method === 'PUT').every((r) => r.path.includes('/manifests/')),
+      'no upload session was opened',
+    );
+    assert.deepEqual((await registryState(reg, 'single')).tags, stateOne.tags);
+    const out = join(fx.root, 'pkg-7.json');
+    const root = join(cwd, 'metadata', 'root_history', '1.root.json');
+    ok([
+      'client',
+      'fetch',
+      'pkgs/pkg-7.json',
+      '--from',
+      `oci://${reg.host}/single`,
+      '--root',
+      root,
+      '--cache',
+      join(fx.root, 'c'),
+      '--out',
+      out,
+    ]);
+    assert.deepEqual(readFileSync(out), readFileSync(join(cwd, 'targets', 'pkgs', 'pkg-7.json')));
+
+    // Unchanged: one request (latest). Timestamp only: six (GET latest, GET the published timestamp, HEAD latest,
+    // POST+PUT of the new timestamp, PUT latest).
+    assert.equal(ok(['publish', '--to', `oci://${reg.host}/eight`, '--json'], { cwd }).json.stats.requests, 1);
+    ok(['timestamp', '--force', '--key', fx.key('online'), '--commit'], { cwd });
+    const ts = ok(['publish', '--to', `oci://${reg.host}/eight`, '--json'], { cwd }).json;
+    assert.deepEqual([ts.stats.requests, ts.stats.blobsUploaded, ts.stats.manifestsPut], [6, 1, 1]);
+  } finally {
+    fx.cleanup();
+    await proxy.stop();
+    await reg.stop();
+  }
+});
+
+test('--concurrency and publishConcurrency out of bounds are refused before anything is written', () => {
+  const fx = newRepository(['--no-policies']);
+  try {
+    const cwd = fx.repo;
+    for (const value of ['0', '65', '2.5', 'many', '-1']) {
+      const r = tufctl(['publish', '--concurrency', value], { cwd });
+      assert.equal(r.code, 2, `--concurrency ${value}`);
+      assert.match(r.stderr, /^tufctl: error \[USAGE\]: --concurrency must be a whole number from 1 to 64/);
+    }
+    const refresh = tufctl(['refresh', '--publish', '', '--concurrency', '100'], { cwd });
+    assert.equal(refresh.code, 2);
+    assert.match(refresh.stderr, /USAGE.*--concurrency must be a whole number from 1 to 64 \(got 100\)/);
+    assert.equal(existsSync(join(cwd, 'oci-layout')), false, 'nothing published');
+    writeFile(join(cwd, 'tufctl.json'), JSON.stringify({ publishConcurrency: 0 }));
+    const config = tufctl(['publish'], { cwd });
+    assert.equal(config.code, 1);
+    assert.match(config.stderr, /^tufctl: error \[CONFIG_INVALID\]: tufctl\.json: publishConcurrency must be a whole number from 1 to 64/);
+    assert.equal(existsSync(join(cwd, 'oci-layout')), false, 'nothing published');
+    writeFile(join(cwd, 'tufctl.json'), JSON.stringify({ publishConcurrency: 2 }));
+    assert.equal(ok(['publish', '--json'], { cwd }).json.changed, true);
   } finally {
     fx.cleanup();
   }

@@ -13,6 +13,7 @@ interface PublishArgs extends GlobalArgs {
   progress?: boolean;
   timeout: number;
   retries: number;
+  concurrency?: number;
   repair: boolean;
   'dry-run': boolean;
 }
@@ -76,6 +77,11 @@ export function register(cli: Argv): Argv {
           .option('plain-http', { type: 'boolean', default: false, describe: 'Allow plain HTTP to a non-loopback registry' })
           .option('timeout', { type: 'number', default: 60, describe: 'Seconds one registry request may take' })
           .option('retries', { type: 'number', default: 3, describe: 'Retries of a failed registry request (429, 5xx, resets, timeouts)' })
+          .option('concurrency', {
+            type: 'number',
+            describe:
+              'Registry uploads in flight at once, 1..64 (default: publishConcurrency in tufctl.json, else 8); the publish order holds at any value',
+          })
           .option('progress', { type: 'boolean', describe: 'Show per-file progress (default: on a terminal, off in CI)' })
           .option('repair', {
             type: 'boolean',
@@ -108,6 +114,7 @@ export function register(cli: Argv): Argv {
           onProgress: progressPrinter(args),
           repair: args.repair,
           dryRun: args['dry-run'],
+          concurrency: args.concurrency ?? config.publishConcurrency,
           // The plan is shown before anything is written.
           ...(!args.json && (args.repair || args['dry-run'])
             ? { onPlan: (plan: TagMove[], tampered: Tampering[]) => emit(args, planLines(plan, tampered, args['dry-run']), undefined) }

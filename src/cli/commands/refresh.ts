@@ -17,6 +17,7 @@ interface RefreshArgs extends GlobalArgs {
   'plain-http': boolean;
   timeout: number;
   retries: number;
+  concurrency?: number;
 }
 
 export function register(cli: Argv): Argv {
@@ -36,6 +37,10 @@ export function register(cli: Argv): Argv {
           .option('plain-http', { type: 'boolean', default: false, describe: 'Allow plain HTTP to a non-loopback registry' })
           .option('timeout', { type: 'number', default: 60, describe: 'Seconds one registry request may take' })
           .option('retries', { type: 'number', default: 3, describe: 'Retries of a failed registry request' })
+          .option('concurrency', {
+            type: 'number',
+            describe: 'Registry uploads in flight at once when publishing, 1..64 (default: publishConcurrency in tufctl.json, else 8)',
+          })
           .example('$0 refresh --publish oci://ghcr.io/acme --commit --push', 'The 6-hourly job')
           .example('TUFCTL_ONLINE_KEY="$(cat online.pem)" $0 refresh --dry-run --json', 'What would be signed now'),
       async (argv) => {
@@ -60,6 +65,7 @@ export function register(cli: Argv): Argv {
           ...(target ? { target } : {}),
           metadataRepository: config.metadataRepository,
           targetsRepository: config.targetsRepository,
+          concurrency: args.concurrency ?? config.publishConcurrency,
           signers: (repo) => onlineSigners(repo, args.key),
           dryRun: args['dry-run'],
           force: args.force,
