@@ -354,7 +354,8 @@ async function benchSize(n, bins, options) {
 
   const sum = (pattern) => {
     const selected = rows.filter((r) => pattern.test(r.name));
-    return { wall: selected.reduce((t, r) => t + r.wall, 0), rssMB: Math.max(...selected.map((r) => r.rssMB)) };
+    const cpu = selected.some((r) => r.cpu === undefined || Number.isNaN(r.cpu)) ? undefined : selected.reduce((t, r) => t + r.cpu, 0);
+    return { wall: selected.reduce((t, r) => t + r.wall, 0), rssMB: Math.max(...selected.map((r) => r.rssMB)), cpu };
   };
   return {
     label,
@@ -442,6 +443,16 @@ async function benchPatterns(dir) {
   ].join('\n');
 }
 
+function fmtCpu(cpu) {
+  return cpu === undefined || Number.isNaN(cpu) ? '' : cpu.toFixed(2);
+}
+
+function fmtLoad() {
+  return loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
+}
+
 function medianOf(values) {
   const v = [...values].sort((a, b) => a - b);
   return v.length % 2 ? v[(v.length - 1) / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
@@ -461,14 +472,14 @@ function table(result) {
       'build, steps 2-5 (bins, targets, sign, snapshot, timestamp)',
       result.build.wall.toFixed(1),
       result.build.rssMB.toFixed(0),
-      '',
+      fmtCpu(result.build.cpu),
       'sum; peak of any step',
     ],
     [
       'build, steps 2 + A1 + A2 (one add-entries --sign process)',
       result.oneProcess.wall.toFixed(1),
       result.oneProcess.rssMB.toFixed(0),
-      '',
+      fmtCpu(result.oneProcess.cpu),
       'sum; peak of any step',
     ],
   );
@@ -498,6 +509,7 @@ async function main() {
     /model name\s*:\s*(.*)/.exec(existsSync('/proc/cpuinfo') ? readFileSync('/proc/cpuinfo', 'utf8') : '')?.[1] ?? cpus()[0]?.model;
   const version = JSON.parse(readFileSync(join(PROJECT, 'package.json'), 'utf8')).version;
   const git = spawnSync('git', ['--version'], { encoding: 'utf8' }).stdout.trim();
+  const startLoad = fmtLoad();
   const header = [
     `tufctl ${version} benchmark — ${new Date().toISOString().slice(0, 10)}`,
     `machine: ${cpus().length} CPU(s), ${cpu}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM; node ${process.version}; ${git}`,
@@ -525,12 +537,13 @@ async function main() {
       .map((l) => l.toFixed(2))
       .join(' ')}\n`,
   );
-  process.stdout.write('\nsummary\n');
+  process.stdout.write(`\nsummary (${header[0]}; ${header[1]}; load average at start ${startLoad}, at end ${fmtLoad()})\n`);
+  const cpuText = (cpu) => (cpu === undefined || Number.isNaN(cpu) ? '' : `, CPU ${cpu.toFixed(1)} s`);
   for (const r of results) {
     process.stdout.write(
-      `  ${r.label}: build (steps 2-5) ${r.build.wall.toFixed(1)} s, peak ${r.build.rssMB.toFixed(0)} MB; ` +
-        `as one process (2, A1, A2) ${r.oneProcess.wall.toFixed(1)} s, peak ${r.oneProcess.rssMB.toFixed(0)} MB; ` +
-        `one-target update median ${r.update.wall.toFixed(3)} s (max ${r.update.maxWall.toFixed(3)} s), peak ${r.update.rssMB.toFixed(0)} MB\n`,
+      `  ${r.label}: build (steps 2-5) ${r.build.wall.toFixed(1)} s${cpuText(r.build.cpu)}, peak ${r.build.rssMB.toFixed(0)} MB; ` +
+        `as one process (2, A1, A2) ${r.oneProcess.wall.toFixed(1)} s${cpuText(r.oneProcess.cpu)}, peak ${r.oneProcess.rssMB.toFixed(0)} MB; ` +
+        `one-target update median ${r.update.wall.toFixed(3)} s (max ${r.update.maxWall.toFixed(3)} s)${cpuText(r.update.cpu)}, peak ${r.update.rssMB.toFixed(0)} MB\n`,
     );
   }
   if (!options.keep) rmSync(preloadPath, { force: true });

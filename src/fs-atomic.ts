@@ -14,6 +14,22 @@ const PROCESS_TAG = `${process.pid}.${randomBytes(4).toString('hex')}`;
 let sequence = 0;
 
 export function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o644): void {
+  const tmp = writeTemporary(path, data, mode);
+  try {
+    renameSync(tmp, path);
+  } catch (error) {
+    rmSync(tmp, { force: true });
+    throw error;
+  }
+}
+
+/**
+ * The first half of writeFileAtomic: writes `data` to a new temporary file
+ * beside `path` and returns its name; renameSync(tmp, path) completes the
+ * write, rmSync(tmp) abandons it. (Many files can so be written in full
+ * before any of them replaces its destination.)
+ */
+export function writeTemporary(path: string, data: string | Uint8Array, mode = 0o644): string {
   const dir = dirname(path);
   const tmp = join(dir, `.${basename(path)}.${PROCESS_TAG}.${(sequence++).toString(36)}.tmp`);
   let fd: number;
@@ -35,12 +51,7 @@ export function writeFileAtomic(path: string, data: string | Uint8Array, mode = 
     throw error;
   }
   closeSync(fd);
-  try {
-    renameSync(tmp, path);
-  } catch (error) {
-    rmSync(tmp, { force: true });
-    throw error;
-  }
+  return tmp;
 }
 
 /** Temporary names written above: `.<name>.<pid>.<tag>.<n>.tmp`. */

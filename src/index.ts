@@ -32,7 +32,16 @@ export {
   type CertificateSource,
 } from './keys/piv-attestation.js';
 export { addKey, removeKey, setThreshold, setPeriods } from './edit/role-trust.js';
-export { addTargets, addTargetFiles, removeTargets, readTargetEntries, RoleResolver, type TargetDescription } from './edit/targets.js';
+export {
+  addTargets,
+  addTargetEntries,
+  addTargetFiles,
+  removeTargets,
+  readTargetEntries,
+  targetEntries,
+  RoleResolver,
+  type TargetDescription,
+} from './edit/targets.js';
 export { addDelegation, removeDelegation, type AddDelegationOptions } from './edit/delegations.js';
 export { signRoles, pendingRoles, type RoleSigningResult } from './edit/signing.js';
 export { initRepositoryAt, type InitOptions, type InitResult } from './init.js';

@@ -189,7 +189,7 @@ export async function runEdit(
   // commits is finished by the next one (git/pending-commit.ts).
   const message = args.commit ? commitMessage(repo.changeLog()) : undefined;
   if (message) recordPendingCommit(repo.dir, message);
-  outcome.written = repo.save();
+  outcome.written = await repo.saveAsync();
   if (message && outcome.written.length > 0) outcome.commit = await commitStaged(repo.dir, message);
   if (message) clearPendingCommit(repo.dir);
   return outcome;

@@ -7,7 +7,8 @@
  */
 import { KeyError } from '../errors.js';
 import { changedMetadataSince } from '../git/git-repo.js';
-import type { Signer } from '../keys/signer.js';
+import { LocalKeySigner, type Signer } from '../keys/signer.js';
+import { PooledSigner, SigningPool } from '../keys/signing-pool.js';
 import { KEYOWNER_FIELD } from '../keys/tuf-key.js';
 import type { Repository, SignatureStatus } from '../metadata/repository.js';
 
@@ -48,8 +49,12 @@ export function ownersOf(status: SignatureStatus): string[] {
   });
 }
 
-export function signingResult(repo: Repository, role: string, signedWith: string[] = []): RoleSigningResult {
-  const status = repo.signatureStatus(role);
+export function signingResult(
+  repo: Repository,
+  role: string,
+  signedWith: string[] = [],
+  status: SignatureStatus = repo.signatureStatus(role),
+): RoleSigningResult {
   const result: RoleSigningResult = {
     role,
     version: repo.version(role),
@@ -87,22 +92,77 @@ export async function signRoles(
   for (const role of targets) if (!repo.has(role)) repo.signed(role); // raises ROLE_UNKNOWN
   repo.checkUnversionedEdits(targets);
   repo.finalize();
-  const results: RoleSigningResult[] = [];
   let any = false;
-  for (const role of targets) {
+  let active: readonly Signer[] = signers;
+  const signOne = async (role: string): Promise<RoleSigningResult> => {
     const done = validSignatures(repo, role);
-    const needed = signers.filter((s) => !done.has(s.keyId));
-    const already = signers.filter((s) => done.has(s.keyId)).map((s) => s.keyId);
-    const used = needed.length > 0 ? await repo.sign(role, needed, false) : [];
-    if (used.length > 0 || already.length > 0) any = true;
-    const result = signingResult(repo, role, used);
+    const needed = active.filter((s) => !done.has(s.keyId));
+    const already = active.filter((s) => done.has(s.keyId)).map((s) => s.keyId);
+    let result: RoleSigningResult;
+    if (needed.length > 0) {
+      const { used, status } = await repo.signWithStatus(role, needed, false);
+      result = signingResult(repo, role, used, status);
+    } else result = signingResult(repo, role, []);
+    if (result.signedWith.length > 0 || already.length > 0) any = true;
     if (already.length > 0) result.alreadySigned = already;
-    results.push(result);
-  }
+    return result;
+  };
+  const results = await withSigningPool(signers, targets.length, (pooled, parallel) => {
+    active = pooled;
+    return inParallel(targets, signOne, parallel);
+  });
   if (!any && (explicit || targets.length > 0)) {
     const given = signers.map((s) => `${s.source} (${s.keyId.slice(0, 12)})`).join(', ') || 'none';
     throw new KeyError('KEY_NOT_TRUSTED', `none of the given keys [${given}] is trusted by ${targets.join(', ')}`);
   }
+  return results;
+}
+
+/** From this many roles on, local keys sign on worker threads (starting them costs some 30 ms). */
+const POOL_MIN_ROLES = 64;
+/** Roles awaiting a worker at once: enough to keep every worker busy while the next roles are encoded. */
+const POOL_IN_FLIGHT = 32;
+
+/**
+ * Runs `sign` with the signers to use and how many roles may await them at
+ * once: for many roles, local keys are replaced by signers on worker threads
+ * (the pool is closed afterwards); otherwise the signers as given, one role at a time.
+ */
+async function withSigningPool<R>(
+  signers: readonly Signer[],
+  roles: number,
+  sign: (signers: readonly Signer[], parallel: number) => Promise<R>,
+): Promise<R> {
+  const keys = signers.map((s) => LocalKeySigner.privateKeyOf(s));
+  if (roles < POOL_MIN_ROLES || keys.every((k) => k === undefined)) return sign(signers, 1);
+  const local = keys.flatMap((key, i) => (key ? [{ key, scheme: signers[i]!.publicKey.scheme }] : []));
+  const pool = SigningPool.start(local);
+  try {
+    let index = 0;
+    const pooled = signers.map((s, i) => (keys[i] ? new PooledSigner(s, pool, index++) : s));
+    return await sign(pooled, POOL_IN_FLIGHT);
+  } finally {
+    await pool.close();
+  }
+}
+
+/** `run` over `items` with at most `limit` unfinished at a time; results in the order of `items`. */
+async function inParallel<T, R>(items: readonly T[], run: (item: T) => Promise<R>, limit: number): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  let failed = false;
+  const lane = async (): Promise<void> => {
+    while (next < items.length && !failed) {
+      const i = next++;
+      try {
+        results[i] = await run(items[i]!);
+      } catch (error) {
+        failed = true; // the other lanes stop at their next role
+        throw error;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, lane));
   return results;
 }
 

@@ -133,11 +133,49 @@ function digestPattern(size: unknown): RegExp {
 }
 
 export function addTargets(repo: Repository, targets: readonly TargetDescription[], options: { role?: string } = {}): AddedTarget[] {
-  // No role is created or removed until every target is assigned: existence checks can be remembered.
-  const resolver = new RoleResolver(repo, { rolesFixed: true });
-  const byRole = new Map<string, TargetDescription[]>();
+  const placer = new TargetPlacer(repo, options);
   const added: AddedTarget[] = [];
-  for (const target of targets) {
+  for (const target of targets) added.push(withRole(target, placer.place(target)));
+  placer.apply();
+  return added;
+}
+
+/**
+ * Adds (or updates) target entries read one at a time (a JSON Lines file of a
+ * million entries is never held whole); one edit per role. Returns how many
+ * targets were added and in how many roles.
+ */
+export async function addTargetEntries(
+  repo: Repository,
+  targets: AsyncIterable<TargetDescription> | Iterable<TargetDescription>,
+  options: { role?: string } = {},
+): Promise<{ added: number; roles: number }> {
+  const placer = new TargetPlacer(repo, options);
+  let added = 0;
+  for await (const target of targets) {
+    placer.place(target);
+    added++;
+  }
+  const roles = placer.apply();
+  return { added, roles };
+}
+
+/** Checks targets and collects them by the role that signs them, then edits each role once. */
+class TargetPlacer {
+  readonly #repo: Repository;
+  readonly #role: string | undefined;
+  // No role is created or removed until every target is assigned: existence checks can be remembered.
+  readonly #resolver: RoleResolver;
+  readonly #byRole = new Map<string, Array<[string, JSONObject]>>();
+
+  constructor(repo: Repository, options: { role?: string }) {
+    this.#repo = repo;
+    this.#role = options.role;
+    this.#resolver = new RoleResolver(repo, { rolesFixed: true });
+  }
+
+  /** Checks one target and assigns it to its role; returns the role. */
+  place(target: TargetDescription): string {
     assertTargetPath(target.path);
     if (!Number.isSafeInteger(target.length) || target.length < 0) {
       throw new TargetError('TARGET_PATH_INVALID', `target "${target.path}": length must be a whole number >= 0`);
@@ -150,14 +188,14 @@ export function addTargets(repo: Repository, targets: readonly TargetDescription
       }
     }
     let role: string;
-    if (options.role) {
-      if (!repo.has(options.role)) throw new UsageError(`unknown role "${options.role}"`, 'ROLE_UNKNOWN');
-      if (!resolver.allows(options.role, target.path)) {
-        throw new TargetError('TARGET_PATH_INVALID', `role ${options.role} is not delegated the path "${target.path}"`);
+    if (this.#role) {
+      if (!this.#repo.has(this.#role)) throw new UsageError(`unknown role "${this.#role}"`, 'ROLE_UNKNOWN');
+      if (!this.#resolver.allows(this.#role, target.path)) {
+        throw new TargetError('TARGET_PATH_INVALID', `role ${this.#role} is not delegated the path "${target.path}"`);
       }
-      role = options.role;
+      role = this.#role;
     } else {
-      role = resolver.resolve(target.path);
+      role = this.#resolver.resolve(target.path);
     }
     if (role !== 'targets' && isObjectPrototypeName(target.path)) {
       // tuf-js looks a path up role by role from targets, in plain objects: "constructor" is found in
@@ -167,38 +205,44 @@ export function addTargets(repo: Repository, targets: readonly TargetDescription
         `target path "${target.path}" is the name of a built-in member of JavaScript objects: tuf-js clients find it only in the top-level targets role, not in ${role}`,
       );
     }
-    let list = byRole.get(role);
-    if (!list) byRole.set(role, (list = []));
-    list.push(target);
-    added.push(withRole(target, role));
-  }
-  for (const [role, list] of byRole) {
-    const description = list.length === 1 ? `${role}: add target ${list[0]!.path}` : `${role}: add ${list.length} targets`;
+    let list = this.#byRole.get(role);
+    if (!list) this.#byRole.set(role, (list = []));
     // Keys in sorted order: the file form then needs no sorted copy of every entry.
-    const entries = list.map((target): [string, JSONObject] => [
+    list.push([
       target.path,
       target.custom
         ? { custom: target.custom, hashes: { ...target.hashes }, length: target.length }
         : { hashes: { ...target.hashes }, length: target.length },
     ]);
-    // Whether anything changes is decided per entry (cheap), not over the whole role.
-    const current = repo.signed(role).targets as JSONObject;
-    const knownChanged = entries.some(([path, entry]) => {
-      const existing = own(current, path);
-      return existing === undefined || canonicalize(existing) !== canonicalize(entry);
-    });
-    if (!knownChanged) continue;
-    repo.edit(
-      role,
-      description,
-      (signed) => {
-        const table = signed.targets as JSONObject;
-        for (const [path, entry] of entries) setOwn(table, path, entry);
-      },
-      { knownChanged },
-    );
+    return role;
   }
-  return added;
+
+  /** Edits every role that received targets; returns how many roles received any. */
+  apply(): number {
+    const repo = this.#repo;
+    for (const [role, entries] of this.#byRole) {
+      const description = entries.length === 1 ? `${role}: add target ${entries[0]![0]}` : `${role}: add ${entries.length} targets`;
+      // Whether anything changes is decided per entry (cheap), not over the whole role.
+      const current = repo.signed(role).targets as JSONObject;
+      const knownChanged = entries.some(([path, entry]) => {
+        const existing = own(current, path);
+        return existing === undefined || canonicalize(existing) !== canonicalize(entry);
+      });
+      if (!knownChanged) continue;
+      repo.edit(
+        role,
+        description,
+        (signed) => {
+          const table = signed.targets as JSONObject;
+          for (const [path, entry] of entries) setOwn(table, path, entry);
+        },
+        { knownChanged },
+      );
+    }
+    const roles = this.#byRole.size;
+    this.#byRole.clear();
+    return roles;
+  }
 }
 
 /** Describes files lying under the repository's targets/ directory, refusing anything else. */
@@ -253,12 +297,39 @@ export function addTargetFiles(
 
 /** Reads target descriptions from a JSON Lines file: one `{"path","length","sha256"|"hashes","custom"?}` per line. */
 export async function readTargetEntries(file: string): Promise<TargetDescription[]> {
-  if (!existsSync(file)) throw new UsageError(`${file}: no such file`);
   const entries: TargetDescription[] = [];
+  for await (const entry of targetEntries(file)) entries.push(entry);
+  return entries;
+}
+
+/**
+ * The target descriptions of a JSON Lines file, one at a time, as
+ * readTargetEntries() reads them. A missing file is refused here, before the
+ * first entry is asked for.
+ */
+export function targetEntries(file: string): AsyncIterable<TargetDescription> {
+  if (!existsSync(file)) throw new UsageError(`${file}: no such file`);
+  return readLines(file);
+}
+
+/**
+ * The usual line, `{"path":"…","length":N,"sha256":"…"}` with nothing to
+ * unescape: read without the general parser (a million lines per bulk add).
+ * It cannot hold a member twice; anything else goes to parseJSON.
+ */
+// eslint-disable-next-line no-control-regex
+const PLAIN_LINE = /^\{"path":"([^"\\\u0000-\u001f]*)","length":(0|[1-9][0-9]{0,14}),"sha256":"([^"\\\u0000-\u001f]*)"\}$/;
+
+async function* readLines(file: string): AsyncGenerator<TargetDescription> {
   const lines = createInterface({ input: createReadStream(file), crlfDelay: Infinity });
   let lineNumber = 0;
   for await (const line of lines) {
     lineNumber++;
+    const plain = PLAIN_LINE.exec(line);
+    if (plain) {
+      yield { path: plain[1]!, length: Number(plain[2]), hashes: { sha256: plain[3]! } };
+      continue;
+    }
     if (line.trim() === '') continue;
     let value: unknown;
     try {
@@ -278,9 +349,8 @@ export async function readTargetEntries(file: string): Promise<TargetDescription
     if (!hashes) throw new UsageError(`${file}:${lineNumber}: "${value.path}" needs "sha256" or "hashes"`);
     const entry: TargetDescription = { path: value.path, length: value.length, hashes };
     if (isJSONObject(value.custom)) entry.custom = value.custom;
-    entries.push(entry);
+    yield entry;
   }
-  return entries;
 }
 
 /** Removes targets from whichever role holds them; deletes their files under targets/ unless keepFiles. */

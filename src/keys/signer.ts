@@ -22,6 +22,8 @@ export interface Signer {
   readonly source: string;
   /** Signs `data`, returning the signature as hex, as TUF metadata stores it. */
   sign(data: Uint8Array): Promise<string>;
+  /** Set when every signature sign() returns has been verified with `publicKey` (the editor then skips its own check). */
+  readonly verifiesOwnSignatures?: boolean;
 }
 
 /** A signer over a private key held in this process (file or environment). */
@@ -62,6 +64,11 @@ export class LocalKeySigner implements Signer {
         return Promise.reject(new Error(`cannot sign with scheme ${this.publicKey.scheme}`));
     }
     return Promise.resolve(signature.toString('hex'));
+  }
+
+  /** The private key of a local signer, for the worker threads of a SigningPool only; undefined for other signers. */
+  static privateKeyOf(signer: Signer): KeyObject | undefined {
+    return signer instanceof LocalKeySigner ? signer.#privateKey : undefined;
   }
 
   /** Keeps key material out of logs and JSON dumps. */

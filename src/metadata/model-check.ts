@@ -25,6 +25,19 @@ function isObjectRecord(value: unknown): value is Record<string, Record_> {
   return isObject(value) && Object.values(value).every((v) => typeof v === 'object' && v !== null);
 }
 
+/**
+ * Whether `TargetFile.fromJSON` accepts this entry, decided without building
+ * the model (a million entries per bulk edit): it throws exactly when `length`
+ * is not a number or is below 0, or `hashes` is not an object whose values
+ * are all strings. false sends the entry to the model itself.
+ */
+function passesTargetFile(entry: Record_): boolean {
+  const { length, hashes } = entry;
+  if (typeof length !== 'number' || length < 0 || !isObject(hashes)) return false;
+  for (const value of Object.values(hashes)) if (typeof value !== 'string') return false;
+  return true;
+}
+
 /** A stand-in for a collection with the same validation outcome: {} or the first invalid entry. */
 function standIn(collection: Record<string, Record_>, check: (name: string, entry: Record_) => void): Record<string, Record_> {
   for (const name of Object.keys(collection)) {
@@ -49,7 +62,9 @@ export function checkWithModels(kind: MetadataKind, json: Record_): void {
     const replacement =
       field === 'meta'
         ? standIn(collection, (_name, entry) => MetaFile.fromJSON(entry as never))
-        : standIn(collection, (name, entry) => TargetFile.fromJSON(name, entry as never));
+        : standIn(collection, (name, entry) => {
+            if (!passesTargetFile(entry)) TargetFile.fromJSON(name, entry as never);
+          });
     json = { ...json, signed: { ...signed, [field]: replacement } };
   }
   Metadata.fromJSON(kind as MetadataKind.Root, json as never);

@@ -12,14 +12,14 @@
  *   ref (HEAD by default), however many commands edit it before it is
  *   committed. Versions never go down. Changed content drops its signatures.
  */
-import { readFileSync, existsSync, readdirSync, rmSync } from 'node:fs';
+import { readFileSync, existsSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { MetadataKind } from '@tufjs/models';
 import { loadConfig, type RepositoryConfig } from '../config.js';
 import { MetadataError, KeyError, RuleError, UsageError, TufctlError } from '../errors.js';
-import { writeFileAtomic } from '../fs-atomic.js';
+import { writeTemporary } from '../fs-atomic.js';
 import { assertNoSecret } from '../secrets.js';
-import { assertGitRepository, openBaseSnapshot, stagePaths, type BaseSnapshot } from '../git/git-repo.js';
+import { assertGitRepository, ObjectPrehasher, openBaseSnapshot, stagePaths, type BaseSnapshot } from '../git/git-repo.js';
 import { type Signer } from '../keys/signer.js';
 import { type TufKeyJSON, assertTufKey, publicKeyObjectOf, spkiDerOf, verifyWithKey } from '../keys/tuf-key.js';
 import { canonicalBytes, canonicalize, isJSONObject, sameCanonicalText, toFileBytes, type JSONObject } from './json.js';
@@ -70,8 +70,10 @@ export interface SignatureStatus {
 interface LoadedRole {
   name: string;
   relPath: string;
-  /** Bytes as read from disk (undefined for a role created in this session). */
+  /** Bytes as read from disk (undefined for a role created in this session, or when `dropped`). */
   diskBytes: Buffer | undefined;
+  /** save() wrote the file and let go of its bytes (a bulk save): they are read again when needed. */
+  dropped: boolean;
   /** signed.version in diskBytes, if a number (kept with diskBytes rather than parsed out of them again). */
   diskVersion: number | undefined;
   envelope: Envelope;
@@ -108,6 +110,21 @@ export function parseEnvelope(bytes: Buffer, role: string, where: string): Envel
   }
   return validateEnvelope(json, role, where);
 }
+
+/** One role's part of a save: its temporary files and their destinations, and the bytes to keep. */
+interface SaveStep {
+  loaded: LoadedRole;
+  temporaries: Array<[string, string]>;
+  bytes?: Buffer;
+  drop: boolean;
+}
+
+function removeTemporaries(steps: readonly SaveStep[]): void {
+  for (const { temporaries } of steps) for (const [tmp] of temporaries) rmSync(tmp, { force: true });
+}
+
+/** From this many files written by one save(), their bytes are not kept in memory afterwards. */
+const DROP_BYTES_FROM = 256;
 
 /** 2^53 - 1 as written in messages. */
 const MAX_SAFE_TEXT = '9007199254740991 (2^53 - 1, the largest integer JavaScript reads exactly)';
@@ -329,6 +346,7 @@ export class Repository {
       name: role,
       relPath,
       diskBytes: bytes,
+      dropped: false,
       diskVersion: versionOf(envelope.signed),
       envelope,
       contentChanged: false,
@@ -359,8 +377,18 @@ export class Repository {
   /** Bytes the role's file has now (after pending edits, as `save()` would write them). */
   fileBytes(role: string): Buffer {
     const loaded = this.#load(role);
-    if (!loaded.contentChanged && !loaded.signaturesChanged && loaded.diskBytes) return loaded.diskBytes;
-    return toFileBytes(loaded.envelope);
+    const disk = !loaded.contentChanged && !loaded.signaturesChanged ? this.#diskBytes(loaded) : undefined;
+    return disk ?? toFileBytes(loaded.envelope);
+  }
+
+  /** The role's bytes on disk as last read or written (read again when save() let go of them). */
+  #diskBytes(loaded: LoadedRole): Buffer | undefined {
+    if (loaded.diskBytes || !loaded.dropped) return loaded.diskBytes;
+    try {
+      return readFileSync(this.metadataPath(loaded.name));
+    } catch {
+      return undefined;
+    }
   }
 
   /** Roles edited or signed in this session. */
@@ -374,7 +402,7 @@ export class Repository {
 
   /** Human-readable list of what this session changed (used for commit messages). */
   changeLog(): string[] {
-    return [...this.#changes];
+    return this.#changes.filter((change) => change !== '');
   }
 
   note(change: string): void {
@@ -444,6 +472,7 @@ export class Repository {
       name: role,
       relPath: `metadata/${role}.json`,
       diskBytes: undefined,
+      dropped: false,
       diskVersion: undefined,
       envelope,
       contentChanged: true,
@@ -484,7 +513,7 @@ export class Repository {
   #baseVersions(roles: LoadedRole[]): Map<string, number | undefined> {
     const result = new Map<string, number | undefined>();
     if (!this.#useGit) {
-      for (const r of roles) result.set(r.name, r.diskBytes ? r.diskVersion : undefined);
+      for (const r of roles) result.set(r.name, r.diskBytes || r.dropped ? r.diskVersion : undefined);
       return result;
     }
     const base = this.#base_();
@@ -493,8 +522,9 @@ export class Repository {
     const toRead = new Map<string, string>();
     for (const r of roles) {
       const blob = base.blobId(r.relPath);
+      const disk = blob ? this.#diskBytes(r) : undefined;
       if (!blob) result.set(r.name, undefined);
-      else if (r.diskBytes && base.blobIdOf(r.diskBytes) === blob) result.set(r.name, r.diskVersion);
+      else if (disk && base.blobIdOf(disk) === blob) result.set(r.name, r.diskVersion);
       else toRead.set(r.name, blob);
     }
     const blobs = base.readBlobs([...toRead.values()]);
@@ -619,9 +649,10 @@ export class Repository {
     const pending: Array<{ loaded: LoadedRole; blob: string }> = [];
     for (const role of roles) {
       const loaded = this.#load(role);
-      if (loaded.contentChanged || !loaded.diskBytes) continue;
+      const disk = loaded.contentChanged ? undefined : this.#diskBytes(loaded);
+      if (!disk) continue;
       const blob = base.blobId(loaded.relPath);
-      if (blob && base.blobIdOf(loaded.diskBytes) !== blob) pending.push({ loaded, blob });
+      if (blob && base.blobIdOf(disk) !== blob) pending.push({ loaded, blob });
     }
     const blobs = base.readBlobs(pending.map((p) => p.blob));
     for (const { loaded, blob } of pending) {
@@ -711,12 +742,15 @@ export class Repository {
   /** Which trusted keys have validly signed the role as it is now. */
   signatureStatus(role: string, trust: RoleTrust = this.trustFor(role)): SignatureStatus {
     const envelope = this.envelope(role);
-    const data = canonicalBytes(envelope.signed);
+    // The canonical form is built only when some trusted key has a signature to check
+    // (a role whose content just changed has none).
+    let data: Buffer | undefined;
     const valid: string[] = [];
     for (const keyId of trust.keyIds) {
       const key = trust.keys[keyId];
       const signature = envelope.signatures.find((s) => s.keyid === keyId);
       if (!key || !signature || signature.sig === '') continue;
+      data ??= canonicalBytes(envelope.signed);
       const memoKey = verifiedKey(keyId, key, signature.sig);
       const memo = this.#verified.get(memoKey);
       if (memo !== undefined && memo.equals(data)) {
@@ -724,14 +758,7 @@ export class Repository {
         valid.push(keyId);
       } else if (verifyWithKey(key, data, signature.sig)) valid.push(keyId);
     }
-    return {
-      role,
-      threshold: trust.threshold,
-      valid,
-      missing: trust.keyIds.filter((id) => !valid.includes(id)),
-      keys: trust.keys,
-      ok: valid.length >= trust.threshold,
-    };
+    return statusOf(role, trust, valid);
   }
 
   /**
@@ -740,6 +767,19 @@ export class Repository {
    * KEY_NOT_TRUSTED when `requireTrusted` and no signer is trusted.
    */
   async sign(role: string, signers: readonly Signer[], requireTrusted = true): Promise<string[]> {
+    return (await this.signWithStatus(role, signers, requireTrusted)).used;
+  }
+
+  /**
+   * sign(), and the role's signature status against its own trust (what
+   * signatureStatus(role) reports) over the same canonical bytes, so that
+   * signing thousands of roles encodes each one once.
+   */
+  async signWithStatus(
+    role: string,
+    signers: readonly Signer[],
+    requireTrusted = true,
+  ): Promise<{ used: string[]; status: SignatureStatus }> {
     this.checkUnversionedEdits([role]);
     this.finalize();
     const loaded = this.#load(role);
@@ -752,23 +792,31 @@ export class Repository {
     }
     const data = canonicalBytes(loaded.envelope.signed);
     const used: string[] = [];
+    const fresh = new Map<string, string>();
     // Signatures by keys the role no longer trusts (revoked keys) are dropped.
     const kept = loaded.envelope.signatures.filter((s) => trusted.has(s.keyid));
     if (kept.length !== loaded.envelope.signatures.length && signers.some((s) => matchKeyId(s, trusted))) {
       loaded.envelope.signatures = kept;
       loaded.signaturesChanged = true;
     }
+    // The change-log entry keeps its place when several roles are signed at once.
+    const slot = this.#changes.push('') - 1;
     for (const signer of signers) {
       const keyId = matchKeyId(signer, trusted);
       if (!keyId) continue;
-      const sig = await signer.sign(data);
       const key = trusted.get(keyId)!;
-      if (!verifyWithKey(key, data, sig)) {
+      const sig = await signer.sign(data);
+      // A signer that verified its signature with its own public key need not be checked again
+      // when that key is exactly the trusted one.
+      const checked = signer.verifiesOwnSignatures === true && keyId === signer.keyId && samePublicKey(signer.publicKey, key);
+      if (!checked && !verifyWithKey(key, data, sig)) {
+        this.#changes[slot] = '';
         throw new KeyError('KEY_INVALID', `signature by ${signer.source} does not verify with key ${keyId}`);
       }
       this.#verified.set(verifiedKey(keyId, key, sig), data);
       // Only the latest few are kept: the status check comes right after signing.
       if (this.#verified.size > 8) this.#verified.delete(this.#verified.keys().next().value!);
+      fresh.set(keyId, sig);
       loaded.envelope.signatures = [...loaded.envelope.signatures.filter((s) => s.keyid !== keyId), { keyid: keyId, sig }];
       loaded.envelope.signatures.sort((a, b) => (a.keyid < b.keyid ? -1 : a.keyid > b.keyid ? 1 : 0));
       loaded.signaturesChanged = true;
@@ -783,8 +831,19 @@ export class Repository {
           : `none of the given keys is trusted for ${role} (it trusts ${wanted})`,
       );
     }
-    if (used.length > 0) this.#changes.push(`sign ${role} v${loaded.envelope.signed.version as number}`);
-    return used;
+    if (used.length > 0) this.#changes[slot] = `sign ${role} v${loaded.envelope.signed.version as number}`;
+    // The status over the bytes just signed: fresh signatures count as verified.
+    const valid: string[] = [];
+    for (const keyId of own.keyIds) {
+      const key = own.keys[keyId];
+      const signature = loaded.envelope.signatures.find((s) => s.keyid === keyId);
+      if (!key || !signature || signature.sig === '') continue;
+      if (fresh.get(keyId) === signature.sig) {
+        this.#verified.delete(verifiedKey(keyId, key, signature.sig));
+        valid.push(keyId);
+      } else if (verifyWithKey(key, data, signature.sig)) valid.push(keyId);
+    }
+    return { used, status: statusOf(role, own, valid) };
   }
 
   // ---------------------------------------------------------------- saving
@@ -794,32 +853,89 @@ export class Repository {
    * stages the written paths in git. Returns the repository-relative paths.
    */
   save(options: { stage?: boolean } = {}): string[] {
-    this.finalize();
-    // Every file is encoded and scanned for private key material before the first one is written.
-    const encoded = new Map<LoadedRole, Buffer>();
-    for (const loaded of this.#roles.values()) {
-      if (loaded.deleted || (!loaded.contentChanged && !loaded.signaturesChanged)) continue;
-      const bytes = toFileBytes(loaded.envelope);
-      assertNoSecret(loaded.relPath, bytes);
-      encoded.set(loaded, bytes);
+    const steps = this.#writeTemporaries();
+    return this.#replaceAndStage(steps, options);
+  }
+
+  /**
+   * save(), with git storing the objects of a bulk save (256 files or more)
+   * on another core while the files are still being encoded and written.
+   * Same files, same staging.
+   */
+  async saveAsync(options: { stage?: boolean } = {}): Promise<string[]> {
+    const prehash = options.stage !== false && this.#useGit && this.#changedCount() >= DROP_BYTES_FROM;
+    const prehasher = prehash ? ObjectPrehasher.start(this.dir) : undefined;
+    let steps: SaveStep[];
+    try {
+      steps = this.#writeTemporaries((tmp) => prehasher?.add(tmp));
+    } finally {
+      await prehasher?.finish();
     }
+    return this.#replaceAndStage(steps, options);
+  }
+
+  #changedCount(): number {
+    let count = 0;
+    for (const loaded of this.#roles.values()) if (!loaded.deleted && (loaded.contentChanged || loaded.signaturesChanged)) count++;
+    return count;
+  }
+
+  /**
+   * Every changed file encoded, scanned for private key material and written
+   * to a temporary file beside its destination, before the first one replaces
+   * its destination; only one file's bytes are held at a time in a bulk save.
+   */
+  #writeTemporaries(onTemporary?: (path: string) => void): SaveStep[] {
+    this.finalize();
+    const steps: SaveStep[] = [];
+    // A bulk save lets go of the bytes it wrote (hundreds of megabytes for 16,384 bins).
+    const drop = this.#changedCount() >= DROP_BYTES_FROM;
+    try {
+      for (const loaded of this.#roles.values()) {
+        if (loaded.deleted) {
+          steps.push({ loaded, temporaries: [], drop });
+          continue;
+        }
+        if (!loaded.contentChanged && !loaded.signaturesChanged) continue;
+        const bytes = toFileBytes(loaded.envelope);
+        assertNoSecret(loaded.relPath, bytes);
+        const step: SaveStep = { loaded, temporaries: [], drop, ...(drop ? {} : { bytes }) };
+        steps.push(step);
+        const rels = [loaded.relPath];
+        if (loaded.name === 'root') rels.push(`metadata/root_history/${loaded.envelope.signed.version as number}.root.json`);
+        for (const rel of rels) {
+          const tmp = writeTemporary(join(this.dir, rel), bytes);
+          step.temporaries.push([tmp, rel]);
+          onTemporary?.(tmp);
+        }
+      }
+    } catch (error) {
+      removeTemporaries(steps);
+      throw error;
+    }
+    return steps;
+  }
+
+  /** Puts the written files in place, removes deleted roles' files, and stages it all. */
+  #replaceAndStage(steps: SaveStep[], options: { stage?: boolean }): string[] {
     const written: string[] = [];
-    for (const loaded of this.#roles.values()) {
+    for (const { loaded, temporaries, bytes, drop } of steps) {
       if (loaded.deleted) {
         rmSync(this.metadataPath(loaded.name), { force: true });
         written.push(loaded.relPath);
         continue;
       }
-      const bytes = encoded.get(loaded);
-      if (!bytes) continue;
-      writeFileAtomic(this.metadataPath(loaded.name), bytes);
-      written.push(loaded.relPath);
-      if (loaded.name === 'root') {
-        const rel = `metadata/root_history/${loaded.envelope.signed.version as number}.root.json`;
-        writeFileAtomic(join(this.dir, rel), bytes);
+      for (const [tmp, rel] of temporaries) {
+        try {
+          renameSync(tmp, join(this.dir, rel));
+        } catch (error) {
+          removeTemporaries(steps);
+          throw error;
+        }
         written.push(rel);
       }
       loaded.diskBytes = bytes;
+      loaded.dropped = drop;
       loaded.diskVersion = versionOf(loaded.envelope.signed);
       loaded.contentChanged = false;
       loaded.signaturesChanged = false;
@@ -839,6 +955,22 @@ export class Repository {
       .map((f) => f.slice(0, -'.json'.length))
       .sort();
   }
+}
+
+function statusOf(role: string, trust: RoleTrust, valid: string[]): SignatureStatus {
+  return {
+    role,
+    threshold: trust.threshold,
+    valid,
+    missing: trust.keyIds.filter((id) => !valid.includes(id)),
+    keys: trust.keys,
+    ok: valid.length >= trust.threshold,
+  };
+}
+
+/** Whether two TUF keys verify alike: same key type, scheme and public key. */
+function samePublicKey(a: TufKeyJSON, b: TufKeyJSON): boolean {
+  return a.keytype === b.keytype && a.scheme === b.scheme && a.keyval?.public === b.keyval?.public;
 }
 
 /** What a signature's verification depends on besides the data: the key's id and material, and the signature. */

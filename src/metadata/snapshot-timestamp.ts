@@ -16,7 +16,7 @@ import { MetadataError, RuleError } from '../errors.js';
 import type { Signer } from '../keys/signer.js';
 import { parseExpiry, signingState } from './expiry.js';
 import { isJSONObject, sameCanonical, type JSONObject } from './json.js';
-import type { Repository } from './repository.js';
+import type { Repository, SignatureStatus } from './repository.js';
 import { RoleIndex } from './role-index.js';
 import { own, setOwn } from './strict-json.js';
 
@@ -111,14 +111,15 @@ export async function doSnapshot(repo: Repository, signers: readonly Signer[], o
     (signed) => {
       signed.meta = meta;
     },
-    { replaces: ['meta'] },
+    // A listed role's entry differs (compared entry by entry above): no need to compare the whole 1 MB role again.
+    { replaces: ['meta'], knownChanged: changed.length > 0 },
   );
   // Content identical: re-signing still needs a fresh version and expiry.
   if (!contentChanged) repo.renew('snapshot', `snapshot: ${reasons.join('; ')}`);
   raiseVersion(repo, 'snapshot', options.versionAtLeast);
   repo.finalize();
-  const signedWith = await repo.sign('snapshot', signers);
-  assertThreshold(repo, 'snapshot');
+  const { used: signedWith, status } = await repo.signWithStatus('snapshot', signers);
+  assertThreshold(repo, 'snapshot', status);
   return { role: 'snapshot', updated: true, version: repo.version('snapshot'), reasons, signedWith };
 }
 
@@ -162,8 +163,8 @@ export async function doTimestamp(
   if (!changed) repo.renew('timestamp', `timestamp: ${reasons.join('; ')}`);
   raiseVersion(repo, 'timestamp', options.versionAtLeast);
   repo.finalize();
-  const signedWith = await repo.sign('timestamp', signers);
-  assertThreshold(repo, 'timestamp');
+  const { used: signedWith, status } = await repo.signWithStatus('timestamp', signers);
+  assertThreshold(repo, 'timestamp', status);
   return { role: 'timestamp', updated: true, version: repo.version('timestamp'), reasons, signedWith };
 }
 
@@ -181,8 +182,7 @@ function raiseVersion(repo: Repository, role: 'snapshot' | 'timestamp', atLeast:
   });
 }
 
-function assertThreshold(repo: Repository, role: 'snapshot' | 'timestamp'): void {
-  const status = repo.signatureStatus(role);
+function assertThreshold(repo: Repository, role: 'snapshot' | 'timestamp', status: SignatureStatus): void {
   if (!status.ok) {
     throw new RuleError(
       'THRESHOLD_UNMET',

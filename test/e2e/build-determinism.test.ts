@@ -109,6 +109,18 @@ function build(): string[] {
     run(['target', 'add-entries', '--from', more, '--sign', '--key', k('bins'), '--key', k('online')], one);
     lines.push(...digests('second-bulk', one));
 
+    // 512 bins: a save of that many files lets go of their bytes, has git store them meanwhile, and signs on worker threads.
+    const wide = join(tmp.path, 'wide');
+    run(['init', wide, '--root-key', pub('root'), '--targets-key', pub('targets'), '--online-key', pub('online'), ...keyArgs], wide);
+    run(['delegate', 'add', 'bins', '--bins', '512', '--key', pub('bins')], wide);
+    git(wide, 'commit', '-q', '-m', 'bins');
+    run(['sign', 'targets', '--key', k('targets')], wide);
+    run(['target', 'add-entries', '--from', jsonl, '--sign', '--key', k('bins'), '--key', k('online')], wide);
+    lines.push(...digests('wide-one-process', wide));
+    git(wide, 'commit', '-q', '-m', 'targets');
+    run(['target', 'add-entries', '--from', more, '--sign', '--key', k('bins'), '--key', k('online')], wide);
+    lines.push(...digests('wide-second-bulk', wide));
+
     // The step-by-step build from the state after the bins were delegated.
     const steps = join(tmp.path, 'steps');
     git(tmp.path, 'clone', '-q', one, steps);

@@ -44,7 +44,7 @@ export function register(cli: Argv): Argv {
         const { assertTrustDataValid } = await import('../../edit/trust-data.js');
         assertTrustDataValid(repo);
         const results = await signRoles(repo, signersFrom(args), args.roles, { baseRef: base });
-        const written = repo.save();
+        const written = await repo.saveAsync();
         let commit: string | undefined;
         if (args.commit && written.length > 0) commit = await commitStaged(repo.dir, commitMessage(repo.changeLog()));
         const lines = results.length === 0 ? ['nothing to sign: no role changed since the base ref'] : results.map(formatSigning);
@@ -67,7 +67,7 @@ export function register(cli: Argv): Argv {
         const repo = openRepository(args);
         if (args.commit) assertCommittable(repo.dir);
         const result = await doSnapshot(repo, await onlineSigners(repo, args.key), { force: args.force });
-        const written = repo.save();
+        const written = await repo.saveAsync();
         let commit: string | undefined;
         if (args.commit && written.length > 0) commit = await commitStaged(repo.dir, commitMessage(repo.changeLog()));
         emit(args, onlineLines([result]), { ok: true, ...result, written, commit });
@@ -82,7 +82,7 @@ export function register(cli: Argv): Argv {
         const repo = openRepository(args);
         if (args.commit) assertCommittable(repo.dir);
         const result = await doTimestamp(repo, await onlineSigners(repo, args.key), { force: args.force });
-        const written = repo.save();
+        const written = await repo.saveAsync();
         let commit: string | undefined;
         if (args.commit && written.length > 0) commit = await commitStaged(repo.dir, commitMessage(repo.changeLog()));
         emit(args, onlineLines([result]), { ok: true, ...result, written, commit });

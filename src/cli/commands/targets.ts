@@ -1,7 +1,7 @@
 /** `tufctl target …`: add and remove targets. */
 import type { Argv } from 'yargs';
 import { UsageError } from '../../errors.js';
-import { addTargetFiles, addTargets, readTargetEntries, removeTargets, type AddedTarget } from '../../edit/targets.js';
+import { addTargetEntries, addTargetFiles, addTargets, removeTargets, targetEntries, type AddedTarget } from '../../edit/targets.js';
 import { isJSONObject, type JSONObject } from '../../metadata/json.js';
 import { JSONParseError, parseJSON } from '../../metadata/strict-json.js';
 import { describeOutcome, emit, runEdit, type EditArgs } from '../context.js';
@@ -76,16 +76,16 @@ export function register(cli: Argv): Argv {
         (t) => t.option('from', { type: 'string', demandOption: true, describe: 'JSON Lines file' }),
         async (argv) => {
           const args = argv as unknown as EditArgs & { from: string };
-          const entries = await readTargetEntries(args.from);
-          let added: AddedTarget[] = [];
-          const outcome = await runEdit(args, (repo) => {
-            added = addTargets(repo, entries);
+          // Read while the targets are placed: a million lines are never held at once.
+          const entries = targetEntries(args.from);
+          let added = { added: 0, roles: 0 };
+          const outcome = await runEdit(args, async (repo) => {
+            added = await addTargetEntries(repo, entries);
           });
-          const roles = new Set(added.map((t) => t.role));
-          emit(args, [`added ${added.length} targets in ${roles.size} role(s)`, ...describeOutcome(outcome)], {
+          emit(args, [`added ${added.added} targets in ${added.roles} role(s)`, ...describeOutcome(outcome)], {
             ok: true,
-            added: added.length,
-            roles: roles.size,
+            added: added.added,
+            roles: added.roles,
             written: outcome.written.length,
             commit: outcome.commit,
           });
