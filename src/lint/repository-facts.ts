@@ -160,6 +160,9 @@ function trustingOfDelegations(file: MetadataFile): TrustingRole[] {
 
 /** Reads the repository in `dir` for the lint. */
 export function readLintModel(dir: string): LintModel {
+  if (!existsSync(join(dir, 'metadata', 'root.json'))) {
+    throw new MetadataError('METADATA_MISSING', `no TUF repository at ${dir} (metadata/root.json is missing)`);
+  }
   const root = readMetadata(dir, 'root', 'metadata/root.json');
   const timestamp = readMetadata(dir, 'timestamp', 'metadata/timestamp.json');
   const snapshot = readMetadata(dir, 'snapshot', 'metadata/snapshot.json');

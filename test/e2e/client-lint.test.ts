@@ -12,7 +12,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { git, newRepository, ok, tufctl, type Fixture } from '../helpers/harness.js';
+import { git, newRepository, ok, tempDir, tufctl, type Fixture } from '../helpers/harness.js';
 
 interface Finding {
   rule: string;
@@ -118,6 +118,23 @@ test('--strict exits 1 with CLIENT_INCOMPATIBLE and one detail line per finding;
   assert.equal(j.json.ok, false);
   assert.equal(j.json.error.code, 'CLIENT_INCOMPATIBLE');
   assert.ok(j.json.error.details.length >= 3);
+});
+
+test('bad input: no repository, an empty --clients, a --refresh-every that is no number', () => {
+  const empty = tempDir();
+  try {
+    const none = tufctl(['lint'], { cwd: empty.path });
+    assert.equal(none.code, 1);
+    assert.match(none.stderr, /error \[METADATA_MISSING\]: no TUF repository at .* \(metadata\/root\.json is missing\)/);
+  } finally {
+    empty.cleanup();
+  }
+  const blank = tufctl(['lint', '--clients', ' , '], { cwd: plain.repo });
+  assert.equal(blank.code, 2);
+  assert.match(blank.stderr, /error \[USAGE\]: --clients needs at least one of go-tuf, python-tuf, tuf-js, tough, sigstore/);
+  const nan = tufctl(['lint', '--refresh-every', 'soon'], { cwd: plain.repo });
+  assert.equal(nan.code, 2);
+  assert.match(nan.stderr, /error \[USAGE\]: --refresh-every must be a number of hours/);
 });
 
 test('a dotted delegated role name and a 70-character top-level target name: go-tuf through the registry fetcher', () => {
