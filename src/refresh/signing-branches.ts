@@ -170,7 +170,7 @@ function inclusionReason(member: GroupCandidate, first: GroupCandidate, days: nu
       : `signing period ${member.state === 'upcoming' ? 'starts' : 'started'} ${member.signingPeriodStart}`;
   if (member === first) return `${own}: due now`;
   const apart = (Date.parse(member.signingPeriodStart) - Date.parse(first.signingPeriodStart)) / DAY_MS;
-  const distance = apart === 0 ? `the same day as ${first.role}'s` : `${+apart.toFixed(2)} day(s) after ${first.role}'s`;
+  const distance = apart < 1 ? `less than a day after ${first.role}'s` : `${+apart.toFixed(1)} day(s) after ${first.role}'s`;
   return `${own}, ${distance} (within ${days})`;
 }
 

@@ -3,7 +3,8 @@
  * periods start within DAYS of each other renewed on one branch, pushed to a
  * bare remote, signed by their key holders into a change that validates and
  * verifies; a role outside the window gets its own later branch; re-runs
- * open nothing twice, in either mode; bad windows are refused.
+ * open nothing twice, in either mode; a bin set counts as one role; bad
+ * windows are refused.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -249,6 +250,50 @@ test('expiring --group: a role due within DAYS of another but not of the first d
       assert.match(r.stderr, /error \[CONFIG_INVALID\]: tufctl\.json: signingGroupDays must be a whole number of days from 0 to 365/);
     }
     assert.deepEqual(signBranches(cwd), [], 'nothing was opened by a refused run');
+  } finally {
+    fx.cleanup();
+  }
+});
+
+test('expiring --group: a bin set joins the group as one role, every bin renewed; signed with --base, the change is ready', () => {
+  const fx = newRepository(['--no-policies']);
+  try {
+    const cwd = fx.repo;
+    const bins = join(fx.keys, 'bins.pem');
+    ok(['key', 'generate', '--type', 'ed25519', '--out', bins]);
+    ok(['delegate', 'add', 'pkgs', '--bins', '4', '--key', join(fx.keys, 'bins.pub.pem')], { cwd });
+    ok(['sign', '--key', fx.key('targets'), '--key', bins, '--commit'], { cwd });
+    const now = new Date(Date.now() + 306 * DAY).toISOString();
+    const run = ok(['expiring', '--open-branches', '--group', '1', '--now', now, '--json'], { cwd }).json;
+    const group: Group = run.groups[0];
+    assert.equal(run.groups.length, 1);
+    assert.equal(group.branch, 'sign/root-v2+targets-v3+pkgs-bins-v2');
+    assert.deepEqual(
+      group.roles.map((r) => [r.role, r.version]),
+      [
+        ['root', 2],
+        ['targets', 3],
+        ['pkgs-*', 2],
+      ],
+    );
+    assert.match(group.roles[2]!.reason, /less than a day after root's \(within 1\)$/);
+    for (const bin of ['pkgs-0', 'pkgs-1', 'pkgs-2', 'pkgs-3'])
+      assert.equal(JSON.parse(git(cwd, 'show', `${group.branch}:metadata/${bin}.json`)).signed.version, 2, bin);
+    const message = git(cwd, 'log', '-1', '--format=%B', group.branch);
+    const base = git(cwd, 'rev-parse', 'main').trim().slice(0, 12);
+    assert.match(message, new RegExp(`Sign with: tufctl sign --base ${base} --key <your key> --commit`));
+    assert.match(message, /Signing-role: pkgs-bins-v2\n/);
+
+    git(cwd, 'checkout', '-q', group.branch);
+    ok(['sign', '--base', base, '--key', fx.key('root'), '--key', fx.key('targets'), '--key', bins, '--commit', '--now', now], { cwd });
+    const validate = tufctl(['validate', '--base', 'main', '--format', 'json', '--now', now], { cwd });
+    assert.equal(validate.code, 0, validate.stdout + validate.stderr);
+    assert.deepEqual(
+      JSON.parse(validate.stdout)
+        .roles.map((r: { role: string }) => r.role)
+        .sort(),
+      ['pkgs-0', 'pkgs-1', 'pkgs-2', 'pkgs-3', 'root', 'targets'],
+    );
   } finally {
     fx.cleanup();
   }
