@@ -645,7 +645,6 @@ export async function publishRepository(repoDir: string, target: OciTarget, opti
     }
     // The index only once every image it lists is there (the registry checks, and so do clients).
     indexes.push(async () => {
-      if (toPush.length === 0) await publisher.config(targetsRepo);
       await targetsRepo.putManifest(segment, index.bytes, index.mediaType);
       publisher.event('tag', targetsRepo, segment);
     });

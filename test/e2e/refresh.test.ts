@@ -210,8 +210,8 @@ test('refresh killed before publishing, between blobs and manifest, and before c
       }
     })();
     const points: Array<{ name: string; rule: { method: string; path: RegExp; after: number } }> = [
-      // Signed and written, nothing sent yet: the first upload.
-      { name: 'before publish', rule: { method: 'POST', path: /\/blobs\/uploads\/$/, after: 0 } },
+      // Signed and written, nothing sent yet: the first upload (with its body, to learn whether the registry keeps it).
+      { name: 'before publish', rule: { method: 'POST', path: /\/blobs\/uploads\/(\?digest=[^&]*)?$/, after: 0 } },
       { name: 'between blobs and manifest', rule: { method: 'PUT', path: /\/manifests\/latest$/, after: 0 } },
       // Published; the run re-reads latest (the 2nd HEAD, after publish's own check) before committing.
       { name: 'before commit', rule: { method: 'HEAD', path: /\/manifests\/latest$/, after: 1 } },
