@@ -86,6 +86,9 @@ export {
 export { groupBranchName, groupCandidates, type GroupCandidate } from './refresh/signing-groups.js';
 export { readPublishedState, localMetadata, type PublishedState, type LocalMetadata, type Tampering } from './oci/published-state.js';
 export { METADATA_LIMITS, MANIFEST_LIMIT, ResponseTooLargeError } from './oci/limits.js';
+export { lintClients, parseClientList, type LintOptions, type LintReport } from './lint/lint.js';
+export { CLIENT_IDS, LIBRARIES, type ClientId } from './lint/client-rules.js';
+export type { ClientFinding } from './lint/findings.js';
 export { validateTrustData, loadChannel, type TrustProblem } from './trust/index.js';
 export { trustProblems, trustFilePaths } from './trust/trust-files.js';
 export { TrustFileEdit, applyTrustData, assertTrustDataValid } from './edit/trust-data.js';

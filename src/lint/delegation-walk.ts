@@ -46,12 +46,28 @@ function rolesVisitedBefore(model: LintModel, path: string, cap: number): { role
 }
 
 /**
+ * An upper bound of the roles one lookup visits: `targets`, every role
+ * named in a `roles` list, and one bin per hashed-bin set (a lookup visits
+ * only the bin its path hashes to). Repositories of hashed bins stay at a
+ * handful, so their targets need no walk.
+ */
+function mostRolesOneLookupVisits(model: LintModel): number {
+  let named = 0;
+  let binSets = 0;
+  for (const delegations of model.delegations.values()) {
+    if (delegations.succinctRoles) binSets++;
+    else named += Object.keys(delegations.roles ?? {}).length;
+  }
+  return 1 + named + binSets;
+}
+
+/**
  * Targets that a walk visiting at most `maxDelegations` roles past `targets`
  * does not reach, grouped by the role listing them. Repositories with no
  * more roles than the walk may visit are not walked at all.
  */
 export function unreachableTargets(model: LintModel, maxDelegations: number, examples = 3): UnreachableTargets[] {
-  if (model.targetsRoles.size <= maxDelegations + 1) return [];
+  if (model.targetsRoles.size <= maxDelegations + 1 || mostRolesOneLookupVisits(model) <= maxDelegations + 1) return [];
   const byRole = new Map<string, UnreachableTargets>();
   for (const [role, file] of model.targetsRoles) {
     for (const path of targetNames(file)) {
