@@ -15,6 +15,7 @@ import { assertNoSecret } from './secrets.js';
 import { parseIssuer } from './jwks/issuer.js';
 import { KEY_ID_RULES, type KeyIdRule } from './keys/key-ids.js';
 import { jsonProblem, parseJSON } from './metadata/strict-json.js';
+import { targetPathProblem } from './targets/target-paths.js';
 import { isGroupDays, MAX_GROUP_DAYS } from './refresh/signing-groups.js';
 
 export const CONFIG_FILE = 'tufctl.json';
@@ -43,6 +44,8 @@ export interface RepositoryConfig {
    * repositories predate today's formats). Unset: 1.
    */
   trustedRootVersion?: number;
+  /** The sample image list policy impact is measured on (a path in the repository; unset: images.txt). */
+  imageSamples?: string;
   /** Registry uploads in flight at once for `publish` and `refresh --publish` (1..64; `--concurrency` wins). */
   publishConcurrency: number;
   /**
@@ -78,7 +81,15 @@ export const DEFAULT_CONFIG: RepositoryConfig = {
   jwks: { retentionDays: 365, issuers: {} },
 };
 
-const KNOWN_KEYS = new Set(['$schema', 'version', 'keyIdRule', 'trustedRootVersion', 'signingGroupDays', ...Object.keys(DEFAULT_CONFIG)]);
+const KNOWN_KEYS = new Set([
+  '$schema',
+  'version',
+  'keyIdRule',
+  'trustedRootVersion',
+  'imageSamples',
+  'signingGroupDays',
+  ...Object.keys(DEFAULT_CONFIG),
+]);
 
 export function loadConfig(repoDir: string): RepositoryConfig {
   const path = join(repoDir, CONFIG_FILE);
@@ -139,6 +150,12 @@ export function loadConfig(repoDir: string): RepositoryConfig {
       throw new TufctlError('CONFIG_INVALID', `${CONFIG_FILE}: trustedRootVersion must be a whole number, 1 or more`);
     }
     config.trustedRootVersion = input.trustedRootVersion;
+  }
+  if (input.imageSamples !== undefined) {
+    const problem = typeof input.imageSamples === 'string' ? targetPathProblem(input.imageSamples) : 'is not a string';
+    if (problem)
+      throw new TufctlError('CONFIG_INVALID', `${CONFIG_FILE}: imageSamples must be a relative path inside the repository (it ${problem})`);
+    config.imageSamples = input.imageSamples as string;
   }
   if (input.signingGroupDays !== undefined) {
     if (!isGroupDays(input.signingGroupDays)) {

@@ -61,6 +61,12 @@ async function installDefaultPolicies(repo: Repository): Promise<void> {
   );
 }
 
+/** Seeds the sample image list (images.txt) from the mapping just installed: policy impact is measured on it. */
+async function writeImageSamples(dir: string): Promise<void> {
+  const { DEFAULT_IMAGE_SAMPLES, initialImageSamples } = await import('./trust/image-samples.js');
+  writeFileSync(join(dir, DEFAULT_IMAGE_SAMPLES), initialImageSamples(dir));
+}
+
 export interface InitOptions {
   /** Generate keys into this directory (must be outside the repository). */
   generateKeys?: string;
@@ -277,6 +283,7 @@ async function buildRepository(dir: string, finalDir: string, options: InitOptio
   writeFileSync(join(dir, 'targets', VERSION_CONSTRAINTS_TARGET), constraints);
   addTargetFiles(repo, [join(dir, 'targets', VERSION_CONSTRAINTS_TARGET)]);
   if (options.policies !== false) await installDefaultPolicies(repo);
+  await writeImageSamples(dir);
   repo.createRole(
     'snapshot',
     {

@@ -5,6 +5,8 @@
 import type { RoleChange, SignatureSummary, TargetItem } from './compare.js';
 import { whoIsNeeded, type ValidateReport } from './validate.js';
 import { describeNeeds, needOf } from '../edit/signing.js';
+import { impactIsNotable } from '../trust/policy-impact.js';
+import { impactMarkdown, impactText } from '../trust/policy-impact-format.js';
 import { findingLine, findingsMarkdown } from '../lint/format.js';
 
 /** First line of every Markdown report: a workflow finds and updates its own comment by it. */
@@ -115,6 +117,7 @@ export function formatMarkdown(report: ValidateReport): string {
     lines.push('');
   }
   lines.push(...findingsMarkdown(report.clients, MAX_LISTED));
+  if (report.impact && impactIsNotable(report.impact)) lines.push(...impactMarkdown(report.impact, 4), '');
   if (report.warnings.length > 0) {
     lines.push('<details><summary>Warnings</summary>', '');
     for (const w of report.warnings.slice(0, MAX_LISTED)) lines.push(`- ${w}`);
@@ -140,6 +143,7 @@ export function formatText(report: ValidateReport): string {
   for (const t of report.trust) for (const i of t.items) lines.push(`trust ${t.file}: ${plain(i)}`);
   for (const w of report.waiting) lines.push(`waiting: ${w.role} from ${whoIsNeeded(w)}`);
   for (const r of report.afterMerge) lines.push(`after merge: ${r} (online key)`);
+  if (report.impact && impactIsNotable(report.impact)) lines.push(...impactText(report.impact, 'impact: '));
   for (const e of report.errors) lines.push(`error: ${plain(e)}`);
   for (const w of report.warnings) lines.push(`warning: ${plain(w)}`);
   for (const f of report.clients) lines.push(`client: ${findingLine(f)}`);

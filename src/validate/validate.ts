@@ -20,6 +20,8 @@ import type { Tree } from './trees.js';
 import { Repository } from '../metadata/repository.js';
 import { describeNeeds, needOf, signingResult, type SignatureNeed } from '../edit/signing.js';
 import { formatProblem } from '../trust/problems.js';
+import type { PolicyImpactReport } from '../trust/policy-impact.js';
+import { validateImpact } from './impact.js';
 import type { ClientFinding } from '../lint/findings.js';
 
 export type ValidateResult = 'ready' | 'invalid' | 'waiting';
@@ -50,6 +52,8 @@ export interface ValidateReport {
   /** Online roles the publish workflow signs after the merge (this branch leaves them alone). */
   afterMerge: string[];
   warnings: string[];
+  /** What the change does to sample images, shadowed rules, unreachable policies (src/trust/policy-impact.ts). */
+  impact?: PolicyImpactReport;
   /** What widely used TUF clients would refuse or mishandle in the head tree (`tufctl lint`); warnings only. */
   clients: ClientFinding[];
 }
@@ -230,6 +234,7 @@ export async function validateChange(base: Tree, head: Tree, options: { now: Dat
     waiting: waitingList,
     afterMerge: ['snapshot', 'timestamp'].filter((r) => afterMerge.has(r)),
     warnings: [...new Set(warnings)],
+    ...validateImpact(base, head, options.now),
     clients,
   };
 }

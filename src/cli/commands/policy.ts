@@ -1,4 +1,4 @@
-/** `tufctl policy …`: validate trust data, record hand edits as targets, promote the testing channel. */
+/** `tufctl policy …`: validate trust data, record hand edits as targets, promote the testing channel, show a change's impact on images. */
 import type { Argv } from 'yargs';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -67,6 +67,27 @@ export function register(cli: Argv): Argv {
             ...describeOutcome(outcome),
           ];
           emit(args, lines, { ok: true, promoted, ...outcome });
+        },
+      )
+      .command(
+        'impact',
+        'What a change of the policy mapping does to images: the policy each sample image gets before and after, shadowed rules, unreachable policies',
+        (t) =>
+          t
+            .option('base', {
+              type: 'string',
+              describe: 'Git ref to compare with (default: the merge base of HEAD and origin/main, or main)',
+            })
+            .option('images', { type: 'string', array: true, describe: "More sample image lists (FILE …), besides the repository's own" })
+            .option('format', { type: 'string', choices: ['markdown', 'text'], describe: 'Report format (default text; --json for JSON)' })
+            .example(
+              '$0 policy impact --base origin/main --format markdown',
+              "The impact of the working tree's mapping as a pull-request comment",
+            )
+            .example('$0 policy impact --images more-images.txt', 'Also evaluate the images listed in more-images.txt'),
+        async (argv) => {
+          const { policyImpactCommand } = await import('./policy-impact.js');
+          await policyImpactCommand(argv as unknown as GlobalArgs & { base?: string; images?: string[]; format?: string });
         },
       )
       .demandCommand(1, 'name a policy command (see tufctl policy --help)'),
