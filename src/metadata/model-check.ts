@@ -33,8 +33,26 @@ function isObjectRecord(value: unknown): value is Record<string, Record_> {
  */
 function passesTargetFile(entry: Record_): boolean {
   const { length, hashes } = entry;
-  if (typeof length !== 'number' || length < 0 || !isObject(hashes)) return false;
-  for (const value of Object.values(hashes)) if (typeof value !== 'string') return false;
+  return typeof length === 'number' && !(length < 0) && isStringRecord(hashes);
+}
+
+/**
+ * Whether `MetaFile.fromJSON` accepts this entry (16,384 per snapshot of
+ * hashed bins), decided the same way: it throws exactly when `version` is not
+ * a number or is 0 or below, `length` is present but not a number or below
+ * 0, or `hashes` is present but not an object whose values are all strings.
+ */
+function passesMetaFile(entry: Record_): boolean {
+  const { version, length, hashes } = entry;
+  if (typeof version !== 'number' || version <= 0) return false;
+  if (length !== undefined && (typeof length !== 'number' || length < 0)) return false;
+  return hashes === undefined || isStringRecord(hashes);
+}
+
+/** The models' `guard.isStringRecord`. */
+function isStringRecord(value: unknown): boolean {
+  if (!isObject(value)) return false;
+  for (const v of Object.values(value)) if (typeof v !== 'string') return false;
   return true;
 }
 
@@ -61,7 +79,9 @@ export function checkWithModels(kind: MetadataKind, json: Record_): void {
     const collection = signed[field] as Record<string, Record_>;
     const replacement =
       field === 'meta'
-        ? standIn(collection, (_name, entry) => MetaFile.fromJSON(entry as never))
+        ? standIn(collection, (_name, entry) => {
+            if (!passesMetaFile(entry)) MetaFile.fromJSON(entry as never);
+          })
         : standIn(collection, (name, entry) => {
             if (!passesTargetFile(entry)) TargetFile.fromJSON(name, entry as never);
           });
