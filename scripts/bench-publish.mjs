@@ -7,7 +7,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -32,9 +32,18 @@ async function startRegistry(dir) {
     `version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: ${join(dir, 'registry-data')}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:${port}\n`,
   );
   const child = spawn(REGISTRY, ['serve', config], { stdio: 'ignore' });
+  // CPU seconds the registry has used so far (utime + stime in /proc, in clock ticks of 1/100 s).
+  const cpu = () => {
+    try {
+      const fields = readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1].split(' ');
+      return (Number(fields[11]) + Number(fields[12])) / 100;
+    } catch {
+      return NaN;
+    }
+  };
   for (let i = 0; i < 100; i++) {
     try {
-      if ((await fetch(`http://127.0.0.1:${port}/v2/`)).ok) return { host: `127.0.0.1:${port}`, stop: () => child.kill() };
+      if ((await fetch(`http://127.0.0.1:${port}/v2/`)).ok) return { host: `127.0.0.1:${port}`, cpu, stop: () => child.kill() };
     } catch {
       // not up yet
     }
@@ -50,12 +59,22 @@ export async function benchPublish({ cli, dir, targets = 1000, env }) {
   }
   const work = mkdtempSync(join(dir, 'publish-'));
   const registry = await startRegistry(work);
+  // tufctl's CPU time comes from GNU time where it is installed; the registry's from /proc.
+  const timed = existsSync('/usr/bin/time');
   const run = (args, cwd = work) => {
+    const registryBefore = registry.cpu();
     const started = process.hrtime.bigint();
-    const r = spawnSync(process.execPath, [cli, ...args], { cwd, env, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+    const command = timed ? ['/usr/bin/time', ['-f', 'cpu %U %S', process.execPath, cli, ...args]] : [process.execPath, [cli, ...args]];
+    const r = spawnSync(command[0], command[1], { cwd, env, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     if (r.status !== 0) throw new Error(`tufctl ${args.join(' ')} failed:\n${r.stderr}`);
-    return { seconds, json: args.includes('--json') ? JSON.parse(r.stdout) : undefined };
+    const times = /cpu ([\d.]+) ([\d.]+)\s*$/.exec(r.stderr);
+    return {
+      seconds,
+      cpu: times ? Number(times[1]) + Number(times[2]) : NaN,
+      registryCpu: registry.cpu() - registryBefore,
+      json: args.includes('--json') ? JSON.parse(r.stdout) : undefined,
+    };
   };
   try {
     const repo = join(work, 'repo');
@@ -102,14 +121,17 @@ export async function benchPublish({ cli, dir, targets = 1000, env }) {
     if (idle.status !== 0) throw new Error(`tufctl refresh failed:\n${idle.stderr}`);
     const idleSeconds = Number(process.hrtime.bigint() - idleStarted) / 1e9;
     const row = (label, r) =>
-      `  ${label.padEnd(34)} ${r.seconds.toFixed(3).padStart(8)} s ${String(r.json.stats.requests).padStart(9)} ${String(r.json.stats.blobsUploaded).padStart(6)} ${String(r.json.stats.manifestsPut).padStart(10)} ${String(r.json.stats.bytesUploaded).padStart(12)}`;
+      `  ${label.padEnd(34)} ${r.seconds.toFixed(3).padStart(8)} s ${r.cpu.toFixed(2).padStart(7)} ${r.registryCpu.toFixed(2).padStart(7)} ${String(r.json.stats.requests).padStart(9)} ${String(r.json.stats.blobsUploaded).padStart(6)} ${String(r.json.stats.manifestsPut).padStart(10)} ${String(r.json.stats.bytesUploaded).padStart(12)}`;
     return [
       `publish to a local registry (${targets} target files in a delegated role)`,
-      `  ${'step'.padEnd(34)} ${'wall'.padStart(10)} ${'requests'.padStart(9)} ${'blobs'.padStart(6)} ${'manifests'.padStart(10)} ${'bytes up'.padStart(12)}`,
+      `  ${'step'.padEnd(34)} ${'wall'.padStart(10)} ${'CPU s'.padStart(7)} ${'reg CPU'.padStart(7)} ${'requests'.padStart(9)} ${'blobs'.padStart(6)} ${'manifests'.padStart(10)} ${'bytes up'.padStart(12)}`,
       row('first publish (concurrency 8)', first),
       row('first publish (concurrency 1)', sequential),
       row('republish, unchanged', same),
       row('timestamp-only republish', ts),
+      `  (CPU s: tufctl's user + system time; reg CPU: the registry's; load average ${loadavg()
+        .map((l) => l.toFixed(2))
+        .join(', ')} at the end)`,
       '',
       `refresh (decide + sign timestamp + publish + re-read), ${refreshRuns.length} runs`,
       `  median wall ${medianRefresh.seconds.toFixed(3)} s (min ${refreshRuns[0].seconds.toFixed(3)}, max ${refreshRuns.at(-1).seconds.toFixed(3)}), ` +
