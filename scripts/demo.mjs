@@ -145,7 +145,8 @@ try {
   step('status page', ['status', '--html', page]);
   console.log(`  status page: ${page}${keep ? '' : ' (removed at the end; run with --keep to open it)'}`);
 
-  // What a small mapping change would do (tufctl policy impact, where this build has it).
+  // What a small mapping change does to images: a new rule sends mirror.example.com/library/* to the
+  // official-images rule, so an image pulled through the mirror gains a policy.
   const mapping = join(repo, 'targets', 'mapping.yaml');
   const rule = "  - pattern: '^library/(.*)$'\n    rewrite: 'docker.io/library/$1'\n";
   const mirrorRule = "  - pattern: '^mirror[.]example[.]com/library/(.*)$'\n    rewrite: 'docker.io/library/$1'\n";
@@ -155,9 +156,9 @@ try {
     readFileSync(mapping, 'utf8').replace(rule, () => rule + mirrorRule),
   );
   console.log(`\n# edit targets/mapping.yaml: add a rule sending mirror.example.com/library/* to docker.io/library/*`);
-  const policyHelp = spawnSync(process.execPath, [cli, 'policy', '--help'], { encoding: 'utf8' }).stdout;
-  if (/tufctl policy impact/.test(policyHelp)) step('impact of the mapping change', ['policy', 'impact']);
-  else console.log('  (this build has no `tufctl policy impact`; skipped)');
+  const samples = join(work, 'more-images.txt');
+  write(samples, 'mirror.example.com/library/alpine\ndocker.io/acme/app linux/amd64\n');
+  step('impact of the mapping change', ['policy', 'impact', '--images', samples]);
 
   console.log('\ndemo complete: the repository verifies, tuf-js accepted its export, and a client fetched from the published layout.');
 } catch (error) {

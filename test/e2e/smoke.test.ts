@@ -68,7 +68,10 @@ test(
     assert.match(out, /^ {2}mapping\.yaml: \d+ bytes, sha256 [0-9a-f]{64} verified -> /m);
     assert.match(out, /^ {2}the client's cache now holds timestamp v3, reached from root v1 alone$/m);
     assert.match(out, /^ {2}status page: \S+\/status\.html/m);
-    assert.match(out, /^\$ tufctl policy impact|no `tufctl policy impact`; skipped/m);
+    // The mapping change: an image pulled through the mirror gains the official-images policy.
+    assert.match(out, /^\$ tufctl policy impact --images \S+more-images\.txt$/m);
+    assert.match(out, /1 gains? (one|a policy)/);
+    assert.match(out, /mirror\.example\.com\/library\/alpine/);
     assert.match(out, /^demo complete/m);
     assert.doesNotMatch(out + run.stderr, /PRIVATE KEY/);
     const work = /^tufctl demo in (\S+)$/m.exec(out)?.[1];
