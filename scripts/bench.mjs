@@ -21,6 +21,7 @@
  * removed afterwards unless --keep is given.
  */
 import { benchPublish } from './bench-publish.mjs';
+import { benchClient } from './bench-client.mjs';
 import { Buffer } from 'node:buffer';
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -72,6 +73,8 @@ function parseArgs(argv) {
       if (!Number.isInteger(options.updates) || options.updates < 1) fail('--updates must be a whole number >= 1');
     } else if (arg === '--no-publish') {
       options.publish = false;
+    } else if (arg === '--no-client') {
+      options.client = false;
     } else if (arg === '--no-patterns') {
       options.patterns = false;
     } else if (arg === '--publish-targets') {
@@ -524,6 +527,10 @@ async function main() {
     const result = await benchSize(n, b, options);
     results.push(result);
     process.stdout.write(`\n${table(result)}\n`);
+    if (options.client !== false)
+      process.stdout.write(
+        `\n${await benchClient({ cli: CLI, dir: join(options.dir, `${n}-${b}`), label: result.label, env: { ...process.env, ...GIT_ENV } })}\n`,
+      );
     if (!options.keep) rmSync(join(options.dir, `${n}-${b}`), { recursive: true, force: true });
   }
   if (options.publish) {

@@ -7,7 +7,7 @@
  * OCI-layout-aware tool (skopeo, oras, crane) can copy it to a registry.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readFileSync, readSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { TufctlError } from '../errors.js';
 import { writeFileAtomic } from '../fs-atomic.js';
@@ -58,10 +58,35 @@ function readCapped(path: string, maxBytes: number, what: string): Buffer {
   }
 }
 
+/** A parsed index.json, with its tags looked up by name, for as long as the file is the same one. */
+interface CachedIndex {
+  /** Inode, size and modification time (ns) of the file it was read from. */
+  identity: string;
+  index: IndexFile;
+  tags: Map<string, Descriptor>;
+}
+
+/** What identifies one version of a file: every write replaces index.json (a new inode) and changes its mtime. */
+function fileIdentity(path: string): string | undefined {
+  const stat = statSync(path, { bigint: true, throwIfNoEntry: false });
+  return stat ? `${stat.ino}:${stat.size}:${stat.mtimeNs}` : undefined;
+}
+
+function cacheOf(index: IndexFile, identity: string): CachedIndex {
+  const tags = new Map<string, Descriptor>();
+  for (const m of index.manifests) {
+    const name = m.annotations?.[REF_NAME];
+    if (name !== undefined && !tags.has(name)) tags.set(name, m);
+  }
+  return { identity, index, tags };
+}
+
 class LayoutRepository implements OciRepository {
   readonly name: string;
   readonly #dir: string;
   readonly #stats: OciStats;
+  /** index.json parsed once, not once per tag looked up (a layout of 16,384 hashed bins has a 3 MB index). */
+  #cached: CachedIndex | undefined;
 
   constructor(dir: string, name: string, stats: OciStats) {
     this.#dir = dir;
@@ -73,14 +98,20 @@ class LayoutRepository implements OciRepository {
     return join(this.#dir, 'blobs', 'sha256', assertDigest(digest));
   }
 
-  #readIndex(): IndexFile {
+  #readIndex(): CachedIndex {
     const path = join(this.#dir, 'index.json');
-    if (!existsSync(path)) return { schemaVersion: 2, mediaType: OCI_INDEX_MEDIA_TYPE, manifests: [] };
+    const identity = fileIdentity(path);
+    if (identity === undefined) return cacheOf({ schemaVersion: 2, mediaType: OCI_INDEX_MEDIA_TYPE, manifests: [] }, '');
+    if (this.#cached?.identity === identity) return this.#cached;
+    let index: IndexFile;
     try {
-      return parseJSON(readFileSync(path)) as IndexFile;
+      index = parseJSON(readFileSync(path)) as IndexFile;
     } catch (error) {
       throw new TufctlError('REGISTRY_ERROR', `${path}: not a valid OCI index (${jsonProblem(error)})`);
     }
+    // (read again if the file was replaced while it was read)
+    this.#cached = fileIdentity(path) === identity ? cacheOf(index, identity) : undefined;
+    return this.#cached ?? cacheOf(index, '');
   }
 
   #ensureLayout(): void {
@@ -126,7 +157,7 @@ class LayoutRepository implements OciRepository {
     if (reference.startsWith('sha256:')) {
       return existsSync(this.#blobPath(reference)) ? { mediaType: '', digest: reference, size: 0 } : undefined;
     }
-    return this.#readIndex().manifests.find((m) => m.annotations?.[REF_NAME] === reference);
+    return this.#readIndex().tags.get(reference);
   }
 
   getManifest(reference: string): Promise<StoredManifest | undefined> {
@@ -158,7 +189,7 @@ class LayoutRepository implements OciRepository {
     this.#stats.manifestsPut++;
     this.#stats.bytesUploaded += bytes.length;
     if (!reference.startsWith('sha256:')) {
-      const index = this.#readIndex();
+      const index = this.#readIndex().index;
       const manifests = index.manifests.filter((m) => m.annotations?.[REF_NAME] !== reference);
       manifests.push({ mediaType, digest, size: bytes.length, annotations: { [REF_NAME]: reference } });
       manifests.sort((a, b) => (a.annotations![REF_NAME]! < b.annotations![REF_NAME]! ? -1 : 1));

@@ -14,6 +14,7 @@ import { BaseFetcher, Updater } from 'tuf-js';
 import { notFound, streamOf } from './tuf-js-fetch.js';
 import type { RepositoryView } from './verify-repository.js';
 import { pinReferenceTime } from './reference-time.js';
+import { useLinearModels } from './linear-models.js';
 
 export interface ClientCheckResult {
   ran: boolean;
@@ -70,6 +71,7 @@ export async function runClientCheck(
   const trusted = options.trustedRootVersion ?? 1;
   const first = view.rootHistory.get(trusted);
   if (!first) return { ran: false, reason: `no ${trusted}.root.json to start from` };
+  useLinearModels();
   const workDir = mkdtempSync(join(tmpdir(), 'tufctl-client-'));
   try {
     const metadataDir = join(workDir, 'metadata');

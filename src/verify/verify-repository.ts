@@ -14,6 +14,7 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync, lstatSync, readFileSync, readdirSync, realpathSync, statSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { dirname, join, relative, sep } from 'node:path';
 import { Targets } from '@tufjs/models';
 import { TufctlError } from '../errors.js';
@@ -23,6 +24,9 @@ import { secretIn } from '../secrets.js';
 import { publicKeyObjectOf, spkiDerOf, verifyWithKey, type TufKeyJSON } from '../keys/tuf-key.js';
 import { rulesMatching } from '../keys/key-ids.js';
 import { canonicalBytes, isJSONObject, type JSONObject } from '../metadata/json.js';
+import { canonicalBytesFast } from './canonical-fast.js';
+import { SignaturePool, type SignatureCheck } from './signature-pool.js';
+import { useLinearModels } from './linear-models.js';
 import { parseExpiry } from '../metadata/expiry.js';
 import { parseEnvelope, trustFromEntry, type Envelope, type RoleTrust } from '../metadata/repository.js';
 import { binForTarget, binNames } from '../metadata/role-index.js';
@@ -86,36 +90,94 @@ export interface VerifyReport {
 }
 
 const DAY_MS = 24 * 60 * 60 * 1000;
-/** Above this many roles, 'auto' skips the tuf-js pass (its snapshot parsing is quadratic). */
+/** With this many roles waiting to be checked, signatures are verified on worker threads (signature-pool.ts). */
+const POOL_FROM_ROLES = 512;
+
+/** Whether tuf-js will read large snapshots and targets roles in linear time. */
+function linearModels(): boolean {
+  return useLinearModels().installed;
+}
+
+function startPool(): SignaturePool | undefined {
+  try {
+    return availableParallelism() > 1 ? new SignaturePool() : undefined;
+  } catch {
+    return undefined; // (no worker threads here: everything is verified on this thread)
+  }
+}
+/**
+ * Without the linear @tufjs/models functions (linear-models.ts: another
+ * models version), tuf-js parses snapshots and targets roles in quadratic
+ * time: 'auto' then skips the client above this many roles, or above this
+ * many targets in one role (about 3 s at 5,000 targets, an hour at 200,000).
+ */
 const MAX_CLIENT_SNAPSHOT_ROLES = 2048;
-/** tuf-js parses a targets role in quadratic time (about 3 s at 5,000 targets, an hour at 200,000): 'auto' skips the client above this. */
 const MAX_CLIENT_ROLE_TARGETS = 5000;
 
 class Collector {
   problems: Problem[] = [];
   warnings: string[] = [];
+  /** Places kept for problems decided later (signatures verified on other threads), so the order stays the same. */
+  readonly #slots = new Set<Problem>();
   add(code: string, message: string, role?: string): void {
     this.problems.push(role ? { code, role, message } : { code, message });
   }
+  /** Keeps the place of a problem that may be found later; `fill` it, or it is dropped by `settle`. */
+  reserve(): Problem {
+    const slot: Problem = { code: '', message: '' };
+    this.#slots.add(slot);
+    this.problems.push(slot);
+    return slot;
+  }
+  fill(slot: Problem, code: string, message: string, role?: string): void {
+    this.#slots.delete(slot);
+    Object.assign(slot, role ? { code, role, message } : { code, message });
+  }
+  settle(): void {
+    if (this.#slots.size > 0) this.problems = this.problems.filter((p) => !this.#slots.has(p));
+    this.#slots.clear();
+  }
+}
+
+/** The checks countValid makes: per distinct trusted key id with a key and a signature, the two. */
+function signatureChecks(envelope: Envelope, trust: RoleTrust): { keyIds: string[]; checks: SignatureCheck[] } {
+  const keyIds: string[] = [];
+  const checks: SignatureCheck[] = [];
+  for (const keyId of new Set(trust.keyIds)) {
+    const key = trust.keys[keyId];
+    const signature = envelope.signatures.find((s) => s.keyid === keyId);
+    if (!key || !signature?.sig) continue;
+    keyIds.push(keyId);
+    checks.push({ key, sig: signature.sig });
+  }
+  return { keyIds, checks };
+}
+
+/** Valid signatures by distinct trusted keys, from the outcome of each check: one key listed under two ids counts once. */
+function countVerified(trust: RoleTrust, keyIds: string[], verified: boolean[]): { valid: number; keys: string[] } {
+  const keys: string[] = [];
+  const counted = new Set<string>();
+  keyIds.forEach((keyId, i) => {
+    if (!verified[i]) return;
+    if (trust.keyIds.length > 1) {
+      const material = keyMaterial(trust.keys[keyId]!);
+      if (counted.has(material)) return;
+      counted.add(material);
+    }
+    keys.push(keyId);
+  });
+  return { valid: keys.length, keys };
 }
 
 /** Valid signatures by distinct trusted keys: one key listed under two ids counts once. */
 function countValid(envelope: Envelope, trust: RoleTrust): { valid: number; keys: string[] } {
-  const data = canonicalBytes(envelope.signed);
-  const keys: string[] = [];
-  const counted = new Set<string>();
-  for (const keyId of new Set(trust.keyIds)) {
-    const key = trust.keys[keyId];
-    const signature = envelope.signatures.find((s) => s.keyid === keyId);
-    if (!key || !signature?.sig || !verifyWithKey(key, data, signature.sig)) continue;
-    if (trust.keyIds.length > 1) {
-      const material = keyMaterial(key);
-      if (counted.has(material)) continue;
-      counted.add(material);
-    }
-    keys.push(keyId);
-  }
-  return { valid: keys.length, keys };
+  const data = canonicalBytesFast(envelope.signed);
+  const { keyIds, checks } = signatureChecks(envelope, trust);
+  return countVerified(
+    trust,
+    keyIds,
+    checks.map((check) => verifyWithKey(check.key, data, check.sig)),
+  );
 }
 
 /**
@@ -354,12 +416,33 @@ export async function verifyRepository(dir: string, options: VerifyOptions = {})
     return isJSONObject(entry) ? trustFromEntry(root.signed.keys as JSONObject, entry) : undefined;
   };
 
+  const unmet = (envelope: Envelope, role: string, valid: number, trust: RoleTrust): string =>
+    `${role} v${envelope.signed.version as number} is signed by ${valid}/${trust.threshold} trusted keys`;
   const checkSigned = (envelope: Envelope, role: string, trust: RoleTrust | undefined): string => {
     if (!trust) return '?';
     const { valid } = countValid(envelope, trust);
-    if (valid < trust.threshold)
-      c.add('THRESHOLD_UNMET', `${role} v${envelope.signed.version as number} is signed by ${valid}/${trust.threshold} trusted keys`, role);
+    if (valid < trust.threshold) c.add('THRESHOLD_UNMET', unmet(envelope, role, valid, trust), role);
     return `${valid}/${trust.threshold}`;
+  };
+  // Thousands of roles (hashed bins): their signatures are verified on worker threads while the next roles are read.
+  let pool: SignaturePool | undefined;
+  const verifying: Array<Promise<void>> = [];
+  /** checkSigned through the pool: the problem keeps its place, the summary gets its count when known. */
+  const checkSignedLater = (envelope: Envelope, role: string, trust: RoleTrust | undefined, summary: { signatures: string }): void => {
+    if (!trust || !pool) {
+      summary.signatures = checkSigned(envelope, role, trust);
+      return;
+    }
+    const slot = c.reserve();
+    const { keyIds, checks } = signatureChecks(envelope, trust);
+    const data = canonicalBytesFast(envelope.signed);
+    verifying.push(
+      pool.verify(data, checks).then((verified) => {
+        const { valid } = countVerified(trust, keyIds, verified);
+        if (valid < trust.threshold) c.fill(slot, 'THRESHOLD_UNMET', unmet(envelope, role, valid, trust), role);
+        summary.signatures = `${valid}/${trust.threshold}`;
+      }),
+    );
   };
 
   // ---- timestamp and snapshot
@@ -416,10 +499,12 @@ export async function verifyRepository(dir: string, options: VerifyOptions = {})
       c.add('TARGET_OUTSIDE_TARGETS_DIR', `targets/${path} resolves outside targets/ (a symbolic link); ${role} cannot sign it`, role);
     return outside;
   };
-  const directoryMayHold = (file: string): boolean => {
-    const parent = dirname(file);
+  /** Whether the directory of target `path` exists under targets/ (from the path's text: it passed targetPathProblem). */
+  const directoryMayHold = (path: string): boolean => {
+    const slash = path.lastIndexOf('/');
+    const parent = slash < 0 ? '' : path.slice(0, slash);
     let exists = directories.get(parent);
-    if (exists === undefined) directories.set(parent, (exists = existsSync(parent)));
+    if (exists === undefined) directories.set(parent, (exists = existsSync(join(dir, 'targets', ...parent.split('/')))));
     return exists;
   };
   type Frame = { role: string; trust: RoleTrust | undefined; ancestors: string[]; guards: Array<(path: string) => boolean> };
@@ -437,10 +522,15 @@ export async function verifyRepository(dir: string, options: VerifyOptions = {})
     if (!file) continue;
     const { envelope, bytes } = file;
     view.roles.set(role, { bytes, version: envelope.signed.version as number });
-    const signatures = checkSigned(envelope, role, frame.trust);
-    if (role === 'targets' || roles.length < 50) {
-      roles.push({ role, version: envelope.signed.version as number, expires: envelope.signed.expires as string, signatures });
-    }
+    if (!pool && stack.length >= POOL_FROM_ROLES) pool = startPool();
+    const summary: RoleSummary = {
+      role,
+      version: envelope.signed.version as number,
+      expires: envelope.signed.expires as string,
+      signatures: '?',
+    };
+    checkSignedLater(envelope, role, frame.trust, summary);
+    if (role === 'targets' || roles.length < 50) roles.push(summary);
     checkExpiry(envelope, role, deadline, validForDays, c);
     if (snapshotMeta) {
       const listed = snapshotMeta[`${role}.json`];
@@ -478,8 +568,8 @@ export async function verifyRepository(dir: string, options: VerifyOptions = {})
         continue;
       }
       const entry: TargetEntry = { role, path, length: target.length as number, hashes: hashes as Record<string, string> };
-      const local = join(dir, 'targets', ...path.split('/'));
-      if (directoryMayHold(local) && existsSync(local) && statSync(local).isFile() && !leavesTargets(local, path, role)) {
+      const local = directoryMayHold(path) ? join(dir, 'targets', ...path.split('/')) : undefined;
+      if (local && existsSync(local) && statSync(local).isFile() && !leavesTargets(local, path, role)) {
         withFiles++;
         targetFiles.add(local);
         entry.file = local;
@@ -543,6 +633,13 @@ export async function verifyRepository(dir: string, options: VerifyOptions = {})
     }
   }
 
+  if (pool) {
+    pool.flush();
+    await Promise.all(verifying);
+    void pool.close();
+  }
+  c.settle();
+
   // ---- files nobody references
   const unreferenced = listMetadataRoles(dir).filter((r) => !reached.has(r) && !['root', 'snapshot', 'timestamp'].includes(r));
   if (unreferenced.length > 0)
@@ -572,12 +669,12 @@ export async function verifyRepository(dir: string, options: VerifyOptions = {})
   const mode = options.client ?? 'auto';
   if (mode === 'never') client = { ran: false, reason: 'disabled' };
   else if (c.problems.length > 0) client = { ran: false, reason: 'skipped: fix the problems above first' };
-  else if (mode === 'auto' && largest.targets > MAX_CLIENT_ROLE_TARGETS) {
+  else if (mode === 'auto' && !linearModels() && largest.targets > MAX_CLIENT_ROLE_TARGETS) {
     client = {
       ran: false,
       reason: `skipped: ${largest.role} holds ${largest.targets} targets, too many for tuf-js to parse in reasonable time (--client always runs it)`,
     };
-  } else if (mode === 'auto' && view.roles.size > MAX_CLIENT_SNAPSHOT_ROLES) {
+  } else if (mode === 'auto' && !linearModels() && view.roles.size > MAX_CLIENT_SNAPSHOT_ROLES) {
     client = {
       ran: false,
       reason: `skipped: snapshot lists ${view.roles.size - 2} roles, which tuf-js parses in quadratic time (--client always runs it)`,
@@ -589,7 +686,8 @@ export async function verifyRepository(dir: string, options: VerifyOptions = {})
     const { runClientCheck } = await import('./client-check.js');
     client = await runClientCheck(view, {
       downloadTargets: mode === 'always' || (mode === 'auto' && totalTargets <= 2000),
-      fullWalk: mode === 'always' || (mode === 'auto' && view.roles.size <= 256),
+      // (every target looked up through the delegations: up to 256 roles of at most 5,000 targets each under 'auto')
+      fullWalk: mode === 'always' || (mode === 'auto' && view.roles.size <= 256 && largest.targets <= MAX_CLIENT_ROLE_TARGETS),
       trustedRootVersion,
       ...(options.now ? { now: options.now } : {}),
     });
