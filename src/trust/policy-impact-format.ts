@@ -49,7 +49,8 @@ function outcomeMarkdown(o: ImageOutcome): string {
 function outcomeText(o: ImageOutcome): string {
   if (o.result !== 'policy' || !o.policy) return o.text;
   const requires = o.policy.requires.length > 0 ? o.policy.requires.map((r) => r.name).join(', ') : 'nothing listed';
-  return `${o.text} (requires ${requires}; ${plural(o.policy.keys.length, 'key', 'keys')} in force)`;
+  const keys = o.policy.keys.length > 0 ? `${plural(o.policy.keys.length, 'signer key', 'signer keys')} in force` : 'no signer keys';
+  return `${o.text} (requires ${requires}; ${keys})`;
 }
 
 function escapeCell(text: string): string {
