@@ -87,6 +87,8 @@ class LayoutRepository implements OciRepository {
   readonly #stats: OciStats;
   /** index.json parsed once, not once per tag looked up (a layout of 16,384 hashed bins has a 3 MB index). */
   #cached: CachedIndex | undefined;
+  /** Tag moves of the open batch, written to index.json together when it ends (see LayoutTarget.batchTags). */
+  #pending: Map<string, Descriptor> | undefined;
 
   constructor(dir: string, name: string, stats: OciStats) {
     this.#dir = dir;
@@ -157,7 +159,31 @@ class LayoutRepository implements OciRepository {
     if (reference.startsWith('sha256:')) {
       return existsSync(this.#blobPath(reference)) ? { mediaType: '', digest: reference, size: 0 } : undefined;
     }
-    return this.#readIndex().tags.get(reference);
+    return this.#pending?.get(reference) ?? this.#readIndex().tags.get(reference);
+  }
+
+  /** From now on, tag moves are held until endBatch(). */
+  beginBatch(): void {
+    this.#pending ??= new Map();
+  }
+
+  /** Writes the tag moves held since beginBatch() in one index.json write. */
+  endBatch(): void {
+    const pending = this.#pending;
+    this.#pending = undefined;
+    if (pending && pending.size > 0) this.#writeTags(pending);
+  }
+
+  /** Points `tags` at their manifests in index.json (read afresh, so tags others moved meanwhile are kept). */
+  #writeTags(tags: Map<string, Descriptor>): void {
+    const index = this.#readIndex().index;
+    const manifests = index.manifests.filter((m) => !tags.has(m.annotations?.[REF_NAME] ?? ''));
+    manifests.push(...tags.values());
+    manifests.sort((a, b) => (a.annotations![REF_NAME]! < b.annotations![REF_NAME]! ? -1 : 1));
+    writeFileAtomic(
+      join(this.#dir, 'index.json'),
+      JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX_MEDIA_TYPE, manifests }, null, 2) + '\n',
+    );
   }
 
   getManifest(reference: string): Promise<StoredManifest | undefined> {
@@ -189,14 +215,9 @@ class LayoutRepository implements OciRepository {
     this.#stats.manifestsPut++;
     this.#stats.bytesUploaded += bytes.length;
     if (!reference.startsWith('sha256:')) {
-      const index = this.#readIndex().index;
-      const manifests = index.manifests.filter((m) => m.annotations?.[REF_NAME] !== reference);
-      manifests.push({ mediaType, digest, size: bytes.length, annotations: { [REF_NAME]: reference } });
-      manifests.sort((a, b) => (a.annotations![REF_NAME]! < b.annotations![REF_NAME]! ? -1 : 1));
-      writeFileAtomic(
-        join(this.#dir, 'index.json'),
-        JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX_MEDIA_TYPE, manifests }, null, 2) + '\n',
-      );
+      const descriptor: Descriptor = { mediaType, digest, size: bytes.length, annotations: { [REF_NAME]: reference } };
+      if (this.#pending) this.#pending.set(reference, descriptor);
+      else this.#writeTags(new Map([[reference, descriptor]]));
     }
     return Promise.resolve(digest);
   }
@@ -206,6 +227,7 @@ export class LayoutTarget implements OciTarget {
   readonly location: string;
   readonly #dir: string;
   readonly #stats: OciStats = { requests: 0, bytesUploaded: 0, blobsUploaded: 0, manifestsPut: 0 };
+  readonly #repositories = new Map<string, LayoutRepository>();
 
   constructor(dir: string) {
     this.#dir = resolve(dir);
@@ -216,7 +238,28 @@ export class LayoutTarget implements OciTarget {
     if (!/^[a-z0-9]+([._-][a-z0-9]+)*(\/[a-z0-9]+([._-][a-z0-9]+)*)*$/.test(name)) {
       throw new TufctlError('REGISTRY_ERROR', `invalid repository name "${name}"`);
     }
-    return new LayoutRepository(join(this.#dir, ...name.split('/')), name, this.#stats);
+    let repository = this.#repositories.get(name);
+    if (!repository) {
+      repository = new LayoutRepository(join(this.#dir, ...name.split('/')), name, this.#stats);
+      this.#repositories.set(name, repository);
+    }
+    return repository;
+  }
+
+  /**
+   * Runs `run` with every tag move it makes held in memory and written to
+   * each repository's index.json once at the end (also when it fails, so the
+   * tags of content already written are not lost): one write instead of one
+   * per tag, which at 16,384 hashed bins is the difference between seconds
+   * and an hour (each write is the whole 3 MB index).
+   */
+  async batchTags(run: () => Promise<void>): Promise<void> {
+    for (const repository of this.#repositories.values()) repository.beginBatch();
+    try {
+      await run();
+    } finally {
+      for (const repository of this.#repositories.values()) repository.endBatch();
+    }
   }
 
   stats(): OciStats {

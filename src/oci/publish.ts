@@ -793,7 +793,13 @@ export async function publishRepository(repoDir: string, target: OciTarget, opti
   }
   options.onPlan?.(plan, tampered);
   // ================= the writes, in publish order: each step done before the next starts
-  if (!options.dryRun) for (const step of [images, indexes, roleTags, switchLatest]) await runBounded(step, concurrency);
+  if (!options.dryRun) {
+    const batched = (step: Array<() => Promise<void>>): Promise<void> =>
+      target.batchTags ? target.batchTags(() => runBounded(step, concurrency)) : runBounded(step, concurrency);
+    // `latest` moves alone, right after its conflict check.
+    for (const step of [images, indexes, roleTags]) await batched(step);
+    await runBounded(switchLatest, concurrency);
+  }
   report.stats = target.stats();
   return report;
 }

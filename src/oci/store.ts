@@ -61,4 +61,10 @@ export interface OciTarget {
   /** The repository NAME under this target (e.g. "tuf-metadata" → NAMESPACE/tuf-metadata). */
   repository(name: string): OciRepository;
   stats(): OciStats;
+  /**
+   * Runs one publish step with its tag moves written together at its end
+   * (layout directories, where every tag move rewrites index.json); absent
+   * where each tag move is its own request.
+   */
+  batchTags?(run: () => Promise<void>): Promise<void>;
 }
