@@ -291,6 +291,24 @@ function checkAgainstPublished(published: PublishedState, view: RepositoryView, 
   return changed;
 }
 
+/**
+ * A tag's stored manifest parsed, when it is of media type `expected`; else
+ * only the media type it has instead (undefined when it is not JSON).
+ */
+function manifestOfType(
+  stored: StoredManifest,
+  expected: string,
+): { parsed?: ReturnType<typeof parseManifest>; mediaType: string | undefined } {
+  let parsed: ReturnType<typeof parseManifest> | undefined;
+  try {
+    parsed = parseManifest(stored.bytes);
+  } catch {
+    parsed = undefined;
+  }
+  const mediaType = stored.mediaType || parsed?.mediaType;
+  return parsed && mediaType === expected ? { parsed, mediaType } : { mediaType };
+}
+
 /** Why a stored manifest does not carry the signed target (sha256, length), or undefined when it does. */
 function targetContentProblem(stored: StoredManifest | undefined, sha256: string, length: number, layerName?: string): string | undefined {
   if (!stored) return 'points to a manifest the registry does not have';
@@ -583,17 +601,11 @@ export async function publishRepository(repoDir: string, target: OciTarget, opti
     const byPath = new Map<string, Descriptor>();
     const problems: string[] = [];
     if (old) {
-      let parsed: ReturnType<typeof parseManifest> | undefined;
-      try {
-        parsed = parseManifest(old.bytes);
-      } catch {
-        parsed = undefined;
-      }
-      const mediaType = old.mediaType || parsed?.mediaType;
-      if (!parsed || mediaType !== INDEX_MEDIA_TYPE)
-        problems.push(flag(targetsRepo, segment, 'the tag', `is a ${mediaType ?? 'non-JSON manifest'}, not an image index`));
+      const seen = manifestOfType(old, INDEX_MEDIA_TYPE);
+      if (!seen.parsed)
+        problems.push(flag(targetsRepo, segment, 'the tag', `is a ${seen.mediaType ?? 'non-JSON manifest'}, not an image index`));
       else
-        for (const d of parsed.manifests) {
+        for (const d of seen.parsed.manifests) {
           const path = d?.annotations?.[FILENAME_ANNOTATION];
           if (path && typeof d.digest === 'string') byPath.set(path, d);
         }
@@ -665,16 +677,9 @@ export async function publishRepository(repoDir: string, target: OciTarget, opti
     const problems: string[] = [];
     let oldLayers: Descriptor[] = [];
     if (old) {
-      let parsed: ReturnType<typeof parseManifest> | undefined;
-      try {
-        parsed = parseManifest(old.bytes);
-      } catch {
-        parsed = undefined;
-      }
-      const mediaType = old.mediaType || parsed?.mediaType;
-      if (!parsed || mediaType !== MANIFEST_MEDIA_TYPE)
-        problems.push(flag(meta, role, 'the tag', `is a ${mediaType ?? 'non-JSON manifest'}, not an image manifest`));
-      else oldLayers = parsed.layers;
+      const seen = manifestOfType(old, MANIFEST_MEDIA_TYPE);
+      if (!seen.parsed) problems.push(flag(meta, role, 'the tag', `is a ${seen.mediaType ?? 'non-JSON manifest'}, not an image manifest`));
+      else oldLayers = seen.parsed.layers;
     }
     const registryVersion = delegated.registryVersion(role);
     let hasOurs = false;
