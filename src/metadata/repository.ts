@@ -22,7 +22,7 @@ import { assertNoSecret } from '../secrets.js';
 import { assertGitRepository, ObjectPrehasher, openBaseSnapshot, stagePaths, type BaseSnapshot } from '../git/git-repo.js';
 import { type Signer } from '../keys/signer.js';
 import { type TufKeyJSON, assertTufKey, publicKeyObjectOf, spkiDerOf, verifyWithKey } from '../keys/tuf-key.js';
-import { canonicalBytes, canonicalize, isJSONObject, sameCanonicalText, toFileBytes, type JSONObject } from './json.js';
+import { canonicalBytes, canonicalText, isJSONObject, sameCanonicalText, toFileBytes, type JSONObject } from './json.js';
 import { DEFAULT_PERIODS, expiryFrom, readPeriods, type Periods } from './expiry.js';
 import { isTopLevelRole } from './role-names.js';
 import { checkWithModels } from './model-check.js';
@@ -440,12 +440,12 @@ export class Repository {
     } = {},
   ): boolean {
     const loaded = this.#load(role);
-    const before = options.knownChanged ? '' : canonicalize(loaded.envelope.signed);
+    const before = options.knownChanged ? '' : canonicalText(loaded.envelope.signed);
     const draft = draftOf(loaded.envelope.signed, options.replaces ?? []);
     mutate(draft);
     const candidate: Envelope = { ...loaded.envelope, signed: draft };
     validateEnvelope(candidate, role, loaded.relPath);
-    if (!options.knownChanged && sameCanonicalText(canonicalize(draft), before)) return false;
+    if (!options.knownChanged && sameCanonicalText(canonicalText(draft), before)) return false;
     loaded.envelope = candidate;
     loaded.contentChanged = true;
     loaded.finalized = false;

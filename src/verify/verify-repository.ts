@@ -24,7 +24,6 @@ import { secretIn } from '../secrets.js';
 import { publicKeyObjectOf, spkiDerOf, verifyWithKey, type TufKeyJSON } from '../keys/tuf-key.js';
 import { rulesMatching } from '../keys/key-ids.js';
 import { canonicalBytes, isJSONObject, type JSONObject } from '../metadata/json.js';
-import { canonicalBytesFast } from './canonical-fast.js';
 import { SignaturePool, type SignatureCheck } from './signature-pool.js';
 import { useLinearModels } from './linear-models.js';
 import { parseExpiry } from '../metadata/expiry.js';
@@ -171,7 +170,7 @@ function countVerified(trust: RoleTrust, keyIds: string[], verified: boolean[]):
 
 /** Valid signatures by distinct trusted keys: one key listed under two ids counts once. */
 function countValid(envelope: Envelope, trust: RoleTrust): { valid: number; keys: string[] } {
-  const data = canonicalBytesFast(envelope.signed);
+  const data = canonicalBytes(envelope.signed);
   const { keyIds, checks } = signatureChecks(envelope, trust);
   return countVerified(
     trust,
@@ -435,7 +434,7 @@ export async function verifyRepository(dir: string, options: VerifyOptions = {})
     }
     const slot = c.reserve();
     const { keyIds, checks } = signatureChecks(envelope, trust);
-    const data = canonicalBytesFast(envelope.signed);
+    const data = canonicalBytes(envelope.signed);
     verifying.push(
       pool.verify(data, checks).then((verified) => {
         const { valid } = countVerified(trust, keyIds, verified);

@@ -1,13 +1,12 @@
 /**
- * canonicalText (src/verify/canonical-fast.ts) gives exactly canonicalize's
+ * canonicalText (src/metadata/json.ts) gives exactly canonicalize's
  * text, and throws what it throws, for values where JSON.stringify agrees and
  * where it does not (unsorted or integer-like keys, control characters, lone
  * surrogates, quotes and backslashes, fractions, inherited members).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { canonicalize } from '../../src/metadata/json.js';
-import { canonicalText } from '../../src/verify/canonical-fast.js';
+import { canonicalize, canonicalText } from '../../src/metadata/json.js';
 
 function same(value: unknown): void {
   let expected: string | Error;
