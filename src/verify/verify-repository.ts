@@ -480,9 +480,10 @@ export async function verifyRepository(dir: string, options: VerifyOptions = {})
   let withFiles = 0;
   let largest = { role: '', targets: 0 };
   const targetFiles = new Set<string>();
-  // Most targets have no local file: one existence check per directory, not per target
-  // (a million targets in a handful of directories that do not exist under targets/).
-  const directories = new Map<string, boolean>();
+  // Most targets have no local file: one existence check per directory, not per target, and none
+  // below a directory that does not exist (a million targets spread over as many directories,
+  // as package indexes lay them out, cost one check when targets/ holds none of them).
+  const directories = new Map<string, boolean>([['', existsSync(join(dir, 'targets'))]]);
   // A target file reached through a symbolic link must still lie under targets/ (never follow one out of it).
   const targetsRoot = existsSync(join(dir, 'targets')) ? realpathSync(join(dir, 'targets')) : join(dir, 'targets');
   const inside = new Map<string, boolean>();
@@ -498,13 +499,20 @@ export async function verifyRepository(dir: string, options: VerifyOptions = {})
       c.add('TARGET_OUTSIDE_TARGETS_DIR', `targets/${path} resolves outside targets/ (a symbolic link); ${role} cannot sign it`, role);
     return outside;
   };
+  /** Whether directory `relDir` (a target path's directory part; '' is targets/ itself) exists under targets/. */
+  const directoryExists = (relDir: string): boolean => {
+    let exists = directories.get(relDir);
+    if (exists === undefined) {
+      const slash = relDir.lastIndexOf('/');
+      exists = directoryExists(slash < 0 ? '' : relDir.slice(0, slash)) && existsSync(join(dir, 'targets', ...relDir.split('/')));
+      directories.set(relDir, exists);
+    }
+    return exists;
+  };
   /** Whether the directory of target `path` exists under targets/ (from the path's text: it passed targetPathProblem). */
   const directoryMayHold = (path: string): boolean => {
     const slash = path.lastIndexOf('/');
-    const parent = slash < 0 ? '' : path.slice(0, slash);
-    let exists = directories.get(parent);
-    if (exists === undefined) directories.set(parent, (exists = existsSync(join(dir, 'targets', ...parent.split('/')))));
-    return exists;
+    return directoryExists(slash < 0 ? '' : path.slice(0, slash));
   };
   type Frame = { role: string; trust: RoleTrust | undefined; ancestors: string[]; guards: Array<(path: string) => boolean> };
   const stack: Frame[] = [{ role: 'targets', trust: topTrust('targets'), ancestors: [], guards: [] }];

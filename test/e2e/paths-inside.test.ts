@@ -96,6 +96,42 @@ test('a signed target reached through a symbolic link out of targets/ is not fol
   }
 });
 
+test('verify checks target files however deep they lie, also below a linked directory inside targets/, and skips entries whose directories are absent', () => {
+  const fx = newRepository();
+  try {
+    const cwd = fx.repo;
+    const filesAtStart = (JSON.parse(ok(['verify', '--client', 'never', '--json'], { cwd }).stdout) as { targets: { withFiles: number } })
+      .targets.withFiles;
+    const deep = join(cwd, 'targets', 'packages', 'ab', 'cd');
+    mkdirSync(deep, { recursive: true });
+    writeFileSync(join(deep, 'pkg-1.tar.gz'), 'one');
+    mkdirSync(join(cwd, 'targets', 'real', 'x'), { recursive: true });
+    writeFileSync(join(cwd, 'targets', 'real', 'x', 'pkg-2.tar.gz'), 'two');
+    // A directory linked inside targets/ is followed (it stays inside).
+    symlinkSync(join(cwd, 'targets', 'real'), join(cwd, 'targets', 'alias'));
+    ok(['target', 'add', 'targets/packages/ab/cd/pkg-1.tar.gz'], { cwd });
+    ok(['target', 'add-entry', 'alias/x/pkg-2.tar.gz', '--length', '3', '--sha256', sha256('two')], { cwd });
+    // Entries only: their directories do not exist under targets/ (one level, or several levels, down).
+    for (let i = 0; i < 20; i++) {
+      ok(['target', 'add-entry', `packages/${i}/${i}/h${i}/pkg-${i}.tar.gz`, '--length', '1', '--sha256', sha256(String(i))], { cwd });
+    }
+    ok(['target', 'add-entry', 'packages/ab/missing/pkg.tar.gz', '--length', '1', '--sha256', sha256('m')], { cwd });
+    signAll(cwd, fx.key);
+    const clean = tufctl(['verify', '--client', 'never', '--json'], { cwd });
+    assert.equal(clean.code, 0, clean.stderr);
+    assert.equal((JSON.parse(clean.stdout) as { targets: { withFiles: number } }).targets.withFiles, filesAtStart + 2);
+
+    writeFileSync(join(deep, 'pkg-1.tar.gz'), 'ONE');
+    writeFileSync(join(cwd, 'targets', 'real', 'x', 'pkg-2.tar.gz'), 'TWO');
+    const changed = tufctl(['verify', '--client', 'never'], { cwd });
+    assert.equal(changed.code, 1);
+    assert.match(changed.stderr, /targets\/packages\/ab\/cd\/pkg-1\.tar\.gz: sha256 differs from the hash signed in targets/);
+    assert.match(changed.stderr, /targets\/alias\/x\/pkg-2\.tar\.gz: sha256 differs from the hash signed in targets/);
+  } finally {
+    fx.cleanup();
+  }
+});
+
 test('target names: "?", "#", "%" and non-NFC names are refused at input; spaces and full-width letters are served and fetched', async () => {
   const fx = newRepository();
   try {
