@@ -3,7 +3,7 @@
  * Benchmarks tufctl on large hashed-bin repositories, each step a separate
  * CLI process, as a user would run it.
  *
- *   node scripts/bench.mjs [--sizes N:B[,N:B...]] [--updates K] [--keep] [--dir DIR]
+ *   node scripts/bench.mjs [--sizes N:B[,N:B...]] [--updates K] [--keep] [--dir DIR] [--reference [CHECKOUT]]
  *
  * Default sizes: 100000:1024 and 1000000:16384. For every size it builds a
  * repository of N targets (described by length and sha256, no files) in B
@@ -85,6 +85,11 @@ function parseArgs(argv) {
       options.dir = resolve(value());
     } else if (arg === '--profile') {
       options.profile = resolve(value());
+    } else if (arg === '--reference' || arg.startsWith('--reference=')) {
+      // python-tuf from the environment, or from the checkout named after it
+      const next = argv[i + 1];
+      const given = arg.includes('=') ? arg.slice(arg.indexOf('=') + 1) : next !== undefined && !next.startsWith('--') ? argv[++i] : '';
+      options.reference = { pythonTuf: given ? resolve(given) : undefined };
     } else if (arg === '--help' || arg === '-h') {
       process.stdout.write(
         'usage: node scripts/bench.mjs [--sizes N:B[,N:B...]] [--updates K] [--keep] [--dir DIR] [--profile DIR]\n' +
@@ -95,7 +100,9 @@ function parseArgs(argv) {
           '  --no-patterns       skip validate on catastrophic-backtracking mappings\n' +
           '  --publish-targets N target files in the publish benchmark (default 1000)\n' +
           '  --dir      work directory (default .bench/ in the project)\n' +
-          '  --profile  write a V8 CPU profile of every tufctl process into DIR/<size>/<step>/ (slows it down)\n',
+          '  --profile  write a V8 CPU profile of every tufctl process into DIR/<size>/<step>/ (slows it down)\n' +
+          '  --reference [CHECKOUT]  also build each size with python-tuf (scripts/bench-reference.py, interpreter\n' +
+          '             $PYTHON or python3), from the environment or from a python-tuf checkout\n',
       );
       process.exit(0);
     } else {
@@ -355,6 +362,35 @@ async function benchSize(n, bins, options) {
     throw new Error(`verify after A2: ok=${altReport.ok}, ${altReport.targets.total} targets (expected ${builtTargets})`);
   }
 
+  // The reference: python-tuf's Metadata API building the same targets in one process (no git), right after A2.
+  let reference;
+  if (options.reference) {
+    const args = [
+      join(PROJECT, 'scripts', 'bench-reference.py'),
+      '--targets',
+      jsonl,
+      '--bins',
+      String(bins),
+      '--out',
+      join(dir, 'reference'),
+    ];
+    if (options.reference.pythonTuf) args.push('--python-tuf', options.reference.pythonTuf);
+    currentStep = 'R. python-tuf reference';
+    log(`${currentStep} …`);
+    const r = await measure(process.env.PYTHON || 'python3', args);
+    const report = JSON.parse(r.stdout.trim().split('\n').pop());
+    if (report.roles !== bins + 3) throw new Error(`python-tuf reference wrote ${report.roles} roles (expected ${bins + 3})`);
+    reference = { ...r, name: `R. python-tuf ${report.tuf} Metadata API build (one process, no git)`, report };
+    rows.push({
+      name: reference.name,
+      wall: r.wall,
+      rssMB: r.rssMB,
+      cpu: r.cpu,
+      note: `assign ${report.assign} s, sign+write ${report.sign_write} s`,
+    });
+    log(`${currentStep}: ${r.wall.toFixed(2)} s, ${r.rssMB.toFixed(0)} MB`);
+  }
+
   const sum = (pattern) => {
     const selected = rows.filter((r) => pattern.test(r.name));
     const cpu = selected.some((r) => r.cpu === undefined || Number.isNaN(r.cpu)) ? undefined : selected.reduce((t, r) => t + r.cpu, 0);
@@ -368,6 +404,7 @@ async function benchSize(n, bins, options) {
     update,
     build: sum(/^[2-5][ab]?\. /),
     oneProcess: sum(/^(2\.|A[12]\.)/),
+    reference,
   };
 }
 
@@ -550,7 +587,12 @@ async function main() {
     process.stdout.write(
       `  ${r.label}: build (steps 2-5) ${r.build.wall.toFixed(1)} s${cpuText(r.build.cpu)}, peak ${r.build.rssMB.toFixed(0)} MB; ` +
         `as one process (2, A1, A2) ${r.oneProcess.wall.toFixed(1)} s${cpuText(r.oneProcess.cpu)}, peak ${r.oneProcess.rssMB.toFixed(0)} MB; ` +
-        `one-target update median ${r.update.wall.toFixed(3)} s (max ${r.update.maxWall.toFixed(3)} s)${cpuText(r.update.cpu)}, peak ${r.update.rssMB.toFixed(0)} MB\n`,
+        `one-target update median ${r.update.wall.toFixed(3)} s (max ${r.update.maxWall.toFixed(3)} s)${cpuText(r.update.cpu)}, peak ${r.update.rssMB.toFixed(0)} MB` +
+        (r.reference
+          ? `; python-tuf ${r.reference.report.tuf} reference ${r.reference.wall.toFixed(1)} s${cpuText(r.reference.cpu)}, peak ${r.reference.rssMB.toFixed(0)} MB ` +
+            `(one-process build / reference ${(r.oneProcess.wall / r.reference.wall).toFixed(2)})`
+          : '') +
+        '\n',
     );
   }
   if (!options.keep) rmSync(preloadPath, { force: true });
