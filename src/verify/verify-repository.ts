@@ -499,20 +499,19 @@ export async function verifyRepository(dir: string, options: VerifyOptions = {})
       c.add('TARGET_OUTSIDE_TARGETS_DIR', `targets/${path} resolves outside targets/ (a symbolic link); ${role} cannot sign it`, role);
     return outside;
   };
-  /** Whether directory `relDir` (a target path's directory part; '' is targets/ itself) exists under targets/. */
-  const directoryExists = (relDir: string): boolean => {
-    let exists = directories.get(relDir);
-    if (exists === undefined) {
-      const slash = relDir.lastIndexOf('/');
-      exists = directoryExists(slash < 0 ? '' : relDir.slice(0, slash)) && existsSync(join(dir, 'targets', ...relDir.split('/')));
-      directories.set(relDir, exists);
-    }
-    return exists;
-  };
-  /** Whether the directory of target `path` exists under targets/ (from the path's text: it passed targetPathProblem). */
+  /**
+   * Whether the directory of target `path` exists under targets/ (from the path's text: it passed
+   * targetPathProblem), found from the top down: the first directory on the way that does not exist answers.
+   */
   const directoryMayHold = (path: string): boolean => {
-    const slash = path.lastIndexOf('/');
-    return directoryExists(slash < 0 ? '' : path.slice(0, slash));
+    if (!directories.get('')) return false;
+    for (let slash = path.indexOf('/'); slash >= 0; slash = path.indexOf('/', slash + 1)) {
+      const relDir = path.slice(0, slash);
+      let exists = directories.get(relDir);
+      if (exists === undefined) directories.set(relDir, (exists = existsSync(join(dir, 'targets', ...relDir.split('/')))));
+      if (!exists) return false;
+    }
+    return true;
   };
   type Frame = { role: string; trust: RoleTrust | undefined; ancestors: string[]; guards: Array<(path: string) => boolean> };
   const stack: Frame[] = [{ role: 'targets', trust: topTrust('targets'), ancestors: [], guards: [] }];
