@@ -241,8 +241,7 @@ class TargetPlacer {
         role,
         description,
         (signed) => {
-          const table = signed.targets as JSONObject;
-          for (const [path, entry] of entries) setOwn(table, path, entry);
+          signed.targets = mergedTable(signed.targets as JSONObject, entries);
         },
         { knownChanged },
       );
@@ -251,6 +250,22 @@ class TargetPlacer {
     this.#byRole.clear();
     return roles;
   }
+}
+
+/**
+ * `table` with `entries` set (a later entry for a path wins), as a new object
+ * whose keys come in sorted order: the canonical form is then JSON.stringify's
+ * (src/metadata/json.ts canonicalText) and the file form needs no sorted copy.
+ */
+function mergedTable(table: JSONObject, entries: ReadonlyArray<[string, JSONObject]>): JSONObject {
+  const added = new Map<string, JSONObject>();
+  for (const [path, entry] of entries) added.set(path, entry);
+  const paths = Object.keys(table);
+  for (const path of added.keys()) if (!Object.hasOwn(table, path)) paths.push(path);
+  paths.sort();
+  const merged: JSONObject = {};
+  for (const path of paths) setOwn(merged, path, added.get(path) ?? table[path]!);
+  return merged;
 }
 
 /** Describes files lying under the repository's targets/ directory, refusing anything else. */
