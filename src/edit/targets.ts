@@ -31,7 +31,10 @@ export interface AddedTarget extends TargetDescription {
 /** Decides which role signs `path`: the deepest matching delegation, as a client would search. */
 export class RoleResolver {
   readonly #repo: Repository;
-  readonly #models = new Map<string, Targets['delegations']>();
+  /** Each role's delegations as models (null: it delegates nothing). */
+  readonly #models = new Map<string, NonNullable<Targets['delegations']> | null>();
+  /** Roles passed on the way down in resolve(), kept between calls (cleared, not allocated, per target). */
+  readonly #seen = new Set<string>();
   /** Role existence, remembered only when the caller guarantees no role is created or removed meanwhile. */
   readonly #exists: Map<string, boolean> | undefined;
 
@@ -47,17 +50,20 @@ export class RoleResolver {
     return exists;
   }
 
-  #delegations(role: string): Targets['delegations'] {
-    if (!this.#models.has(role)) {
+  #delegations(role: string): NonNullable<Targets['delegations']> | null {
+    let models = this.#models.get(role);
+    if (models === undefined) {
       const signed = this.#repo.signed(role);
-      this.#models.set(role, isJSONObject(signed.delegations) ? Targets.fromJSON({ ...signed, targets: {} }).delegations : undefined);
+      models = (isJSONObject(signed.delegations) ? Targets.fromJSON({ ...signed, targets: {} }).delegations : undefined) ?? null;
+      this.#models.set(role, models);
     }
-    return this.#models.get(role);
+    return models;
   }
 
   resolve(path: string): string {
     let role = 'targets';
-    const seen = new Set<string>();
+    const seen = this.#seen;
+    seen.clear();
     for (;;) {
       seen.add(role);
       const delegations = this.#delegations(role);
@@ -93,6 +99,14 @@ export class RoleResolver {
     }
     return true;
   }
+}
+
+/** A copy of a target's hashes: `{ ...hashes }`, without the spread for the usual sha256 alone. */
+function copyOfHashes(hashes: Record<string, string>): Record<string, string> {
+  for (const algorithm in hashes) {
+    if (algorithm !== 'sha256' || !Object.hasOwn(hashes, algorithm)) return { ...hashes };
+  }
+  return hashes.sha256 === undefined ? { ...hashes } : { sha256: hashes.sha256 };
 }
 
 /** Adds (or updates) target entries; one edit per role. Returns the entries with their role. */
@@ -219,8 +233,8 @@ class TargetPlacer {
     list.push([
       target.path,
       target.custom
-        ? { custom: target.custom, hashes: { ...target.hashes }, length: target.length }
-        : { hashes: { ...target.hashes }, length: target.length },
+        ? { custom: target.custom, hashes: copyOfHashes(target.hashes), length: target.length }
+        : { hashes: copyOfHashes(target.hashes), length: target.length },
     ]);
     return role;
   }
