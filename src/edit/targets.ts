@@ -277,7 +277,9 @@ function mergedTable(table: JSONObject, entries: ReadonlyArray<[string, JSONObje
   const paths = Object.keys(table);
   for (const path of added.keys()) if (!Object.hasOwn(table, path)) paths.push(path);
   paths.sort();
-  const merged: JSONObject = {};
+  // Without a prototype V8 builds the table as a dictionary from the start, rather than through a
+  // hidden class per path added (a million paths: about a second less).
+  const merged = Object.create(null) as JSONObject;
   for (const path of paths) setOwn(merged, path, added.get(path) ?? table[path]!);
   return merged;
 }
