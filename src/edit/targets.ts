@@ -109,7 +109,6 @@ function copyOfHashes(hashes: Record<string, string>): Record<string, string> {
   return hashes.sha256 === undefined ? { ...hashes } : { sha256: hashes.sha256 };
 }
 
-/** Adds (or updates) target entries; one edit per role. Returns the entries with their role. */
 /**
  * `{ ...target, role }`. V8 makes an object spread followed by another
  * property a dictionary-mode object (about 290 bytes, against 64): for a
@@ -146,6 +145,7 @@ function digestPattern(size: unknown): RegExp {
   return pattern;
 }
 
+/** Adds (or updates) target entries; one edit per role. Returns the entries with their role. */
 export function addTargets(repo: Repository, targets: readonly TargetDescription[], options: { role?: string } = {}): AddedTarget[] {
   const placer = new TargetPlacer(repo, options);
   const added: AddedTarget[] = [];
@@ -354,7 +354,11 @@ export function targetEntries(file: string): AsyncIterable<TargetDescription> & 
     [Symbol.iterator]: () => readLines(file),
     [Symbol.asyncIterator]: () => {
       const lines = readLines(file);
-      return { next: () => Promise.resolve().then(() => lines.next()) };
+      // return(): a consumer that stops early closes the file, as with `for`.
+      return {
+        next: () => Promise.resolve().then(() => lines.next()),
+        return: (value?: unknown) => Promise.resolve(lines.return(value as undefined)),
+      };
     },
   };
 }

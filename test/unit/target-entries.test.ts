@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TufctlError } from '../../src/errors.js';
@@ -78,4 +78,15 @@ test('a bad line is named by its number, counting blank lines and \\r\\n line en
     );
   });
   assert.throws(() => targetEntries('/nonexistent/targets.jsonl'), /no such file/);
+});
+
+test('stopping early, with for or for await, closes the file', { skip: !existsSync('/proc/self/fd') }, async () => {
+  const open = (): number => readdirSync('/proc/self/fd').length;
+  await withFile(`${line('a')}\n${line('b')}\n${line('c')}\n`, async (file) => {
+    const before = open();
+    for (const entry of targetEntries(file)) if (entry.path === 'a') break;
+    assert.equal(open(), before);
+    for await (const entry of targetEntries(file)) if (entry.path === 'a') break;
+    assert.equal(open(), before);
+  });
 });
