@@ -21,7 +21,7 @@ export interface JSONObject {
  * JSON.stringify gives the same text for either.
  */
 function sortKeys(value: unknown): unknown {
-  if (inFileOrder(value)) return value;
+  if (inKeyOrder(value, false)) return value;
   if (Array.isArray(value)) return value.map(sortKeys);
   if (value !== null && typeof value === 'object') {
     const input = value as Record<string, unknown>;
@@ -37,29 +37,41 @@ function sortKeys(value: unknown): unknown {
 }
 
 /**
- * Whether JSON.stringify renders `value` as it would render sortKeys' copy of
- * it: only JSON values, plain objects whose keys are in sorted order with no
- * undefined members, plain arrays without holes.
+ * Whether JSON.stringify renders `value` with the structure the file form and
+ * canonical JSON give it: only JSON values; plain objects whose own keys come
+ * in sorted order, with no undefined members; plain arrays without holes; and,
+ * with `integersOnly` (canonical JSON), no numbers but integers. For the file
+ * form that is rendering it as sortKeys' copy of it would be rendered.
  */
-function inFileOrder(value: unknown): boolean {
-  const type = typeof value;
-  if (type === 'string' || type === 'number' || type === 'boolean' || value === null) return true;
-  if (type !== 'object') return false;
+function inKeyOrder(value: unknown, integersOnly: boolean): boolean {
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return true;
+    case 'number':
+      return !integersOnly || Number.isInteger(value);
+    case 'object':
+      break;
+    default:
+      return false;
+  }
+  if (value === null) return true;
   if (Array.isArray(value)) {
     if (Object.getPrototypeOf(value) !== Array.prototype) return false;
-    for (let i = 0; i < value.length; i++) if (!(i in value) || !inFileOrder(value[i])) return false;
+    for (let i = 0; i < value.length; i++) if (!(i in value) || !inKeyOrder(value[i], integersOnly)) return false;
     return true;
   }
   const proto: unknown = Object.getPrototypeOf(value);
   if (proto !== Object.prototype && proto !== null) return false;
   const object = value as Record<string, unknown>;
   let previous: string | undefined;
-  // for-in: no array of keys per object (own keys come in Object.keys order)
+  // for-in: no array of keys per object; an inherited enumerable key is refused (JSON.stringify skips it)
   for (const key in object) {
-    if (previous !== undefined && previous > key) return false;
+    if (!Object.hasOwn(object, key)) return false;
+    if (previous !== undefined && !(previous < key)) return false;
     previous = key;
-    const v = object[key];
-    if (v === undefined || !inFileOrder(v)) return false;
+    // (an undefined member is refused: typeof gives 'undefined')
+    if (!inKeyOrder(object[key], integersOnly)) return false;
   }
   return true;
 }
@@ -228,55 +240,23 @@ export function isJSONObject(value: unknown): value is JSONObject {
 
 /*
  * The canonical text is taken from JSON.stringify where it provably gives the
- * same text: parsed metadata has its keys in sorted order already; JSON.stringify is native and several times
- * faster than building canonical JSON in JavaScript (16,384 hashed bins are
- * 200 MB of it).
+ * same text: parsed metadata and the targets tables tufctl builds have their
+ * keys in sorted order already, and JSON.stringify is native and several
+ * times faster than building canonical JSON in JavaScript (16,384 hashed bins
+ * are 200 MB of it).
  *
  * OLPC canonical JSON (`canonicalize` above) and JSON.stringify agree on a
  * value when every object's own keys come in sorted order (what canonicalize
  * sorts them into), every number is an integer, and no string needs an escape
  * other than `\"` and `\\` (JSON.stringify also escapes control characters
  * and lone surrogates, canonical JSON does not). The first two are checked on
- * the value, the last on the text (no backslash at all); anything else goes
- * to `canonicalize`, with its exact output and errors.
+ * the value (inKeyOrder), the last on the text (no backslash at all);
+ * anything else goes to `canonicalize`, with its exact output and errors.
  */
-
-/** Whether JSON.stringify(value) has the structure canonicalize gives it: sorted own keys, integers, plain arrays. */
-function inCanonicalOrder(value: unknown): boolean {
-  switch (typeof value) {
-    case 'string':
-    case 'boolean':
-      return true;
-    case 'number':
-      return Number.isInteger(value);
-    case 'object':
-      break;
-    default:
-      return false;
-  }
-  if (value === null) return true;
-  if (Array.isArray(value)) {
-    if (Object.getPrototypeOf(value) !== Array.prototype) return false;
-    for (let i = 0; i < value.length; i++) if (!(i in value) || !inCanonicalOrder(value[i])) return false;
-    return true;
-  }
-  const proto: unknown = Object.getPrototypeOf(value);
-  if (proto !== Object.prototype && proto !== null) return false;
-  const object = value as Record<string, unknown>;
-  let previous: string | undefined;
-  // for-in: no array of keys per object; an inherited enumerable key is refused
-  for (const key in object) {
-    if (!Object.hasOwn(object, key)) return false;
-    if (previous !== undefined && !(previous < key)) return false;
-    previous = key;
-    if (!inCanonicalOrder(object[key])) return false;
-  }
-  return true;
-}
 
 /** canonicalize(value), via JSON.stringify when that is provably the same text. */
 export function canonicalText(value: unknown): string {
-  if (inCanonicalOrder(value)) {
+  if (inKeyOrder(value, true)) {
     const text = JSON.stringify(value);
     if (!text.includes('\\')) return text;
   }
