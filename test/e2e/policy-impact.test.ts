@@ -9,28 +9,15 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { git, newRepository, ok, PROJECT_DIR, tufctl, writeFile, type Fixture } from '../helpers/harness.js';
+import { compareGolden as compareGoldenFile } from '../helpers/golden.js';
 
 const GOLDEN_DIR = join(PROJECT_DIR, 'test', 'golden', 'policy-impact');
 
-function normalize(text: string): string {
-  return text
-    .replace(/\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z/g, '<time>')
-    .replace(/(?<![0-9a-zA-Z])[0-9a-f]{7,}(?![0-9a-zA-Z])/g, '<hex>');
-}
-
 function compareGolden(name: string, output: string): void {
-  const file = join(GOLDEN_DIR, `${name}.md`);
-  const actual = normalize(output);
-  if (process.env.UPDATE_GOLDEN === '1' || !existsSync(file)) {
-    if (process.env.UPDATE_GOLDEN !== '1') assert.fail(`${file} is missing: run with UPDATE_GOLDEN=1 to create it`);
-    mkdirSync(GOLDEN_DIR, { recursive: true });
-    writeFileSync(file, actual);
-    return;
-  }
-  assert.equal(actual, readFileSync(file, 'utf8'), `${name}.md differs (UPDATE_GOLDEN=1 rewrites it after review)`);
+  compareGoldenFile(GOLDEN_DIR, name, output);
 }
 
 const PROVENANCE = (subject: string): string => `      - name: provenance

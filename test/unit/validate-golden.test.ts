@@ -10,9 +10,9 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { git, newRepository, ok, PROJECT_DIR, readJson, tufctl, writeFile, type Fixture } from '../helpers/harness.js';
+import { compareGolden as compareGoldenFile } from '../helpers/golden.js';
 import { checkJwksDocument } from '../../src/jwks/jwk-checks.js';
 import { issuerFileBytes, syncLedger, type Ledger } from '../../src/jwks/ledger.js';
 
@@ -23,22 +23,8 @@ const ISSUER_DIR = join('targets', 'jwks', 'issuer.example.com');
 
 let fx: Fixture;
 
-function normalize(text: string): string {
-  return text
-    .replace(/\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z/g, '<time>')
-    .replace(/(?<![0-9a-zA-Z])[0-9a-f]{7,}(?![0-9a-zA-Z])/g, '<hex>');
-}
-
 function compareGolden(name: string, output: string): void {
-  const file = join(GOLDEN_DIR, `${name}.md`);
-  const actual = normalize(output);
-  if (process.env.UPDATE_GOLDEN === '1' || !existsSync(file)) {
-    if (process.env.UPDATE_GOLDEN !== '1') assert.fail(`${file} is missing: run with UPDATE_GOLDEN=1 to create it`);
-    mkdirSync(GOLDEN_DIR, { recursive: true });
-    writeFileSync(file, actual);
-    return;
-  }
-  assert.equal(actual, readFileSync(file, 'utf8'), `${name}.md differs (UPDATE_GOLDEN=1 rewrites it after review)`);
+  compareGoldenFile(GOLDEN_DIR, name, output);
 }
 
 /** Runs tufctl at the fixed time. */
